@@ -1,0 +1,520 @@
+"""The Client and its resources (``client.messages``, ``client.models``).
+
+The send path is a chain of small methods, one concern each (after httpx's
+``send`` chain):
+
+``_prepare``   params -> a ``PreparedRequest`` (URL, headers, encoded body)
+``_retrying``  runs one attempt, asks the pure retry policy, sleeps, repeats
+``_attempt``   limiter slot -> ``_open`` -> read and decode -> release the slot
+``_open``      sends, records rate-limit state, turns an error status into an
+               ``APIStatusError`` (reading and releasing its body)
+
+Every layer releases the response when an exception passes through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import msgspec
+
+from . import _transport
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    ConfigurationError,
+    status_error_class,
+)
+from ._headers import DEFAULT_API_VERSION, build_headers, check_api_version, check_params
+from ._models import Message, MessageTokensCount, ModelInfo, ModelList, decode_error_body
+from ._models import decode_count, decode_message, decode_model, decode_model_list
+from ._ratelimit import RateLimitState, estimate_input_tokens, parse_rate_limit_headers
+from ._retry import RetryDecision, RetryPolicy, decide
+from ._stream import MessageStream, MessageStreamManager
+from ._transport import Timeout, coerce_timeout
+
+if TYPE_CHECKING:
+    from ._limiter import RateLimiter, Reservation
+
+__all__ = ["Client", "PreparedRequest"]
+
+log = logging.getLogger("rawclaude")
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """One request, ready to send as often as the retry policy allows."""
+
+    method: str
+    path: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None
+    #: What the limiter reserves: estimated input tokens and ``max_tokens``.
+    input_tokens: int = 0
+    output_tokens: int = 0
+    limited: bool = False
+
+
+class Client:
+    """An async client for the Claude API.
+
+    Use it as ``async with Client() as client:`` or call ``await client.close()``.
+    One aiohttp session is created lazily, inside the running loop, on the
+    first call; a ``session`` passed in is used as is and never closed here.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        auth_token: str | None = None,
+        base_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        max_retries: int = 2,
+        timeout: Timeout | float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        limiter: RateLimiter | None = None,
+        session: aiohttp.ClientSession | None = None,
+        max_retry_wait: float = 60.0,
+        max_connections: int = 256,
+    ) -> None:
+        self._api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
+        self._auth_token = (
+            auth_token if auth_token is not None else os.environ.get("ANTHROPIC_AUTH_TOKEN")
+        )
+        url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = url.rstrip("/")
+        self.api_version = check_api_version(api_version)
+        self.retry_policy = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
+        self.timeout = coerce_timeout(timeout)
+        self.limiter = limiter
+        self._default_headers = dict(default_headers or {})
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._closed = False
+        self._base_headers: dict[str, str] | None = None
+        self._rate_limit_state: RateLimitState | None = None
+        self.messages = Messages(self)
+        self.models = Models(self)
+
+    def __repr__(self) -> str:
+        # Never the credential itself: only which kind is configured.
+        creds = [n for n, v in (("api_key", self._api_key), ("auth_token", self._auth_token)) if v]
+        return (
+            f"Client(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"credentials={'+'.join(creds) or 'none'}, max_retries={self.retry_policy.max_retries})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def rate_limit_state(self) -> RateLimitState | None:
+        """The ``anthropic-ratelimit-*`` state of the latest response that carried any."""
+        return self._rate_limit_state
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session this client created (idempotent; a user's session is left open)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    # -- the send chain ------------------------------------------------------
+
+    def _headers(
+        self, betas: Iterable[str] | None, extra_headers: Mapping[str, str] | None
+    ) -> Mapping[str, str]:
+        if self._base_headers is None:
+            if not self._api_key and not self._auth_token:
+                raise ConfigurationError(
+                    "No API key: pass Client(api_key=...) or set the ANTHROPIC_API_KEY "
+                    "environment variable (or use auth_token= / ANTHROPIC_AUTH_TOKEN)."
+                )
+            self._base_headers = build_headers(
+                api_key=self._api_key,
+                auth_token=self._auth_token,
+                api_version=self.api_version,
+                default_headers=self._default_headers,
+                betas=None,
+                extra_headers=None,
+            )
+        if not betas and not extra_headers:
+            return self._base_headers
+        headers = dict(self._base_headers)
+        headers.update(
+            build_headers(
+                api_key=None,
+                auth_token=None,
+                api_version=headers["anthropic-version"],
+                default_headers=None,
+                betas=betas,
+                extra_headers=None,
+            )
+        )
+        if extra_headers:
+            for name, value in extra_headers.items():
+                if value == "":
+                    headers.pop(name.lower(), None)
+                else:
+                    headers[name.lower()] = value
+        return headers
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        betas: Iterable[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        limited: bool = False,
+    ) -> PreparedRequest:
+        headers = self._headers(betas, extra_headers)
+        data = None if body is None else _encode(body)
+        max_tokens = body.get("max_tokens") if body else None
+        return PreparedRequest(
+            method=method,
+            path=path,
+            url=self.base_url + path,
+            headers=headers,
+            body=data,
+            input_tokens=estimate_input_tokens(data) if (limited and data) else 0,
+            output_tokens=max_tokens if isinstance(max_tokens, int) else 0,
+            limited=limited and self.limiter is not None,
+        )
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            if self._closed:
+                raise ConfigurationError("this Client is closed; create a new one")
+            self._session = _transport.new_session(self._max_connections)
+        return self._session
+
+    async def _open(
+        self, req: PreparedRequest, timeout: Timeout, *, stream: bool
+    ) -> aiohttp.ClientResponse:
+        """Send once; return a 2xx response, or raise the typed error of any other."""
+        resp = await _transport.send(
+            self._get_session(),
+            req.method,
+            req.url,
+            headers=req.headers,
+            body=req.body,
+            timeout=timeout,
+            stream=stream,
+        )
+        try:
+            self._observe(resp.status, resp.headers)
+        except BaseException:
+            resp.close()
+            raise
+        if 200 <= resp.status < 300:
+            return resp
+        try:
+            data = await _transport.read_body(resp, timeout)
+        except APIError:
+            data = b""
+        raise _status_error(resp.status, resp.reason, resp.headers, data)
+
+    def _observe(self, status: int, headers: Mapping[str, str]) -> None:
+        state = parse_rate_limit_headers(headers, now=time.time())
+        if state is not None:
+            self._rate_limit_state = state
+        if self.limiter is not None and (state is not None or status == 429):
+            self.limiter.observe(status, state)
+
+    async def _reserve(self, req: PreparedRequest) -> Reservation | None:
+        if not req.limited or self.limiter is None:
+            return None
+        return await self.limiter.reserve(
+            input_tokens=req.input_tokens, output_tokens=req.output_tokens
+        )
+
+    async def _attempt(
+        self, req: PreparedRequest, timeout: Timeout, decode: Callable[[bytes, str | None], T]
+    ) -> T:
+        reservation = await self._reserve(req)
+        result: T | None = None
+        try:
+            resp = await self._open(req, timeout, stream=False)
+            request_id = resp.headers.get("request-id")
+            result = decode(await _transport.read_body(resp, timeout), request_id)
+            return result
+        finally:
+            if reservation is not None:
+                await reservation.release(**_usage_of(result))
+
+    async def _retrying(self, run: Callable[[], Awaitable[T]]) -> T:
+        """Run ``run`` until it succeeds or the retry policy says stop."""
+        attempt = 0
+        while True:
+            try:
+                return await run()
+            except (APIStatusError, APIConnectionError) as exc:
+                decision = self._decide(attempt, exc)
+                if not decision.retry:
+                    raise
+                failure = type(exc).__name__
+            log.debug(
+                "rawclaude: retry %d/%d in %.3fs after %s",
+                attempt + 1,
+                self.retry_policy.max_retries,
+                decision.delay,
+                failure,
+            )
+            await asyncio.sleep(decision.delay)
+            attempt += 1
+
+    def _decide(self, attempt: int, exc: APIStatusError | APIConnectionError) -> RetryDecision:
+        if isinstance(exc, APIStatusError):
+            status: int | None = exc.status_code
+            headers: Mapping[str, str] = exc.headers
+        else:
+            status, headers = None, {}
+        decision = decide(
+            self.retry_policy, attempt, status, headers, now=time.time(), rand=random.random()
+        )
+        if isinstance(exc, APIStatusError) and decision.server_wait is not None:
+            exc.retry_after = decision.server_wait
+        if not decision.retry and decision.reason.startswith("server asked"):
+            exc.message = f"{exc.message} [not retried: {decision.reason}]"
+        return decision
+
+    async def _call(
+        self,
+        req: PreparedRequest,
+        timeout: Timeout | float | None,
+        decode: Callable[[bytes, str | None], T],
+    ) -> T:
+        effective = self.timeout.merge(timeout)
+        return await self._retrying(lambda: self._attempt(req, effective, decode))
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    try:
+        return _ENCODER.encode(body)
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise ConfigurationError(f"request parameters are not JSON-serializable: {exc}") from exc
+
+
+def _usage_of(result: object) -> dict[str, int | None]:
+    usage = getattr(result, "usage", None)
+    if usage is None:
+        return {}
+    return {
+        "output_tokens_used": getattr(usage, "output_tokens", None),
+        "input_tokens_used": getattr(usage, "input_tokens", None),
+    }
+
+
+def _status_error(
+    status: int, reason: str | None, headers: Mapping[str, str], data: bytes
+) -> APIStatusError:
+    """The typed error of an error response, readable even when the body is not JSON."""
+    parsed = decode_error_body(data)
+    request_id = headers.get("request-id")
+    if parsed is not None:
+        message = parsed.error.message
+        error_type: str | None = parsed.error.type
+        body: Any = msgspec.to_builtins(parsed)
+        request_id = request_id or parsed.request_id
+    else:
+        snippet = data[:300].decode("utf-8", "replace").strip()
+        message = f"HTTP {status} {reason or ''}".rstrip()
+        if snippet:
+            message += f": {snippet}"
+        error_type, body = None, data.decode("utf-8", "replace") if data else None
+    return status_error_class(status)(
+        message,
+        status_code=status,
+        request_id=request_id,
+        error_type=error_type,
+        body=body,
+        headers={k.lower(): v for k, v in headers.items()},
+    )
+
+
+def _with_request_id(decode: Callable[[bytes], T]) -> Callable[[bytes, str | None], T]:
+    def run(data: bytes, request_id: str | None) -> T:
+        try:
+            result = decode(data)
+        except APIError as exc:
+            exc.request_id = exc.request_id or request_id
+            raise
+        if request_id is not None:
+            result._request_id = request_id  # type: ignore[attr-defined]
+        return result
+
+    return run
+
+
+_decode_message = _with_request_id(decode_message)
+
+
+class Messages:
+    """``client.messages``: create, stream and count_tokens."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _request(
+        self,
+        params: dict[str, Any],
+        *,
+        path: str = "/v1/messages",
+        betas: Iterable[str] | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_body: Mapping[str, Any] | None,
+        limited: bool = True,
+    ) -> PreparedRequest:
+        client = self._client
+        if extra_body:
+            params.update(extra_body)
+        check_params(client.api_version, params)
+        return client._prepare(
+            "POST", path, params, betas=betas, extra_headers=extra_headers, limited=limited
+        )
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        max_tokens: int,
+        messages: list[Any],
+        stream: Literal[False] = False,
+        betas: Iterable[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Timeout | float | None = None,
+        **params: Any,
+    ) -> Message: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        max_tokens: int,
+        messages: list[Any],
+        stream: Literal[True],
+        betas: Iterable[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Timeout | float | None = None,
+        **params: Any,
+    ) -> MessageStream: ...
+
+    async def create(
+        self,
+        *,
+        model: str,
+        max_tokens: int,
+        messages: list[Any],
+        stream: bool = False,
+        betas: Iterable[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Timeout | float | None = None,
+        **params: Any,
+    ) -> Message | MessageStream:
+        """POST /v1/messages. With ``stream=True``, an async iterator of typed events."""
+        body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
+        if stream:
+            body["stream"] = True
+            req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
+            return await MessageStream.open(self._client, req, self._client.timeout.merge(timeout))
+        req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
+        return await self._client._call(req, timeout, _decode_message)
+
+    def stream(
+        self,
+        *,
+        model: str,
+        max_tokens: int,
+        messages: list[Any],
+        betas: Iterable[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Timeout | float | None = None,
+        **params: Any,
+    ) -> MessageStreamManager:
+        """``async with client.messages.stream(...) as stream:`` -- a ``MessageStream``."""
+        body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
+        body["stream"] = True
+        req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
+        return MessageStreamManager(self._client, req, self._client.timeout.merge(timeout))
+
+    async def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: list[Any],
+        betas: Iterable[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: Timeout | float | None = None,
+        **params: Any,
+    ) -> MessageTokensCount:
+        """POST /v1/messages/count_tokens."""
+        body = {"model": model, "messages": messages, **params}
+        req = self._request(
+            body,
+            path="/v1/messages/count_tokens",
+            betas=betas,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            limited=False,
+        )
+        return await self._client._call(req, timeout, _with_request_id(decode_count))
+
+
+class Models:
+    """``client.models``: list and retrieve."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def list(
+        self,
+        *,
+        limit: int | None = None,
+        after_id: str | None = None,
+        before_id: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> ModelList:
+        """GET /v1/models (one page; pass ``after_id`` for the next)."""
+        query = {"limit": limit, "after_id": after_id, "before_id": before_id}
+        qs = urlencode({k: v for k, v in query.items() if v is not None})
+        req = self._client._prepare("GET", "/v1/models" + (f"?{qs}" if qs else ""))
+        return await self._client._call(req, timeout, _with_request_id(decode_model_list))
+
+    async def retrieve(self, model_id: str, *, timeout: Timeout | float | None = None) -> ModelInfo:
+        """GET /v1/models/{model_id}."""
+        if not model_id:
+            raise ConfigurationError(f"model_id must be a non-empty id, got {model_id!r}")
+        req = self._client._prepare("GET", f"/v1/models/{quote(model_id, safe='')}")
+        return await self._client._call(req, timeout, _with_request_id(decode_model))

@@ -1,0 +1,277 @@
+"""The rawclaude error tree, split by whose fault an error is.
+
+::
+
+    RawClaudeError                      every error raised by rawclaude
+    ├── ConfigurationError (ValueError) the caller's setup or arguments are wrong;
+    │   │                               raised before anything is sent
+    │   └── UnsupportedParameterError   a parameter the chosen API version refuses
+    ├── RateLimiterUnavailableError     a shared (Redis) limiter could not be reached
+    └── APIError                        something went wrong talking to the API
+        ├── APIConnectionError          no (complete) answer: refused, reset, EOF
+        │   │                           mid-stream
+        │   └── APITimeoutError         (also a TimeoutError) connect, total or
+        │                               stream-idle timeout
+        ├── APIResponseValidationError  the server answered with bytes we cannot
+        │   │                           decode (bad JSON in a response or an event)
+        │   └── SSEError                the event stream itself is malformed
+        └── APIStatusError              the API answered with an error (HTTP status,
+            │                           or an ``error`` event inside a 200 stream)
+            ├── BadRequestError             400 invalid_request_error
+            ├── AuthenticationError         401 authentication_error
+            ├── PermissionDeniedError       403 permission_error
+            ├── NotFoundError               404 not_found_error
+            ├── RequestTooLargeError        413 request_too_large
+            ├── RateLimitError              429 rate_limit_error
+            ├── InternalServerError         other 5xx, api_error
+            └── OverloadedError             529 overloaded_error
+
+The class names below ``APIError`` are those of the official SDK, so that moving
+over is an import change. Messages never contain credentials: the client never
+puts a header value into an error, and ``repr`` of an error shows only its
+message, status and request id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "RawClaudeError",
+    "ConfigurationError",
+    "UnsupportedParameterError",
+    "RateLimiterUnavailableError",
+    "APIError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIResponseValidationError",
+    "SSEError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "RequestTooLargeError",
+    "RateLimitError",
+    "InternalServerError",
+    "OverloadedError",
+    "status_error_class",
+    "error_class_for_type",
+]
+
+
+class RawClaudeError(Exception):
+    """Root of every exception rawclaude raises on purpose."""
+
+
+class ConfigurationError(RawClaudeError, ValueError):
+    """The client or a call was configured wrongly; nothing was sent."""
+
+
+class UnsupportedParameterError(ConfigurationError):
+    """A request parameter that the chosen API version rejects.
+
+    Raised locally, before any request is sent, so the caller does not pay a
+    round trip (and a rate-limit slot) for a certain 400.
+    """
+
+    def __init__(self, message: str, *, param: str, api_version: str) -> None:
+        super().__init__(message)
+        self.param = param
+        self.api_version = api_version
+
+
+class RateLimiterUnavailableError(RawClaudeError):
+    """A shared limiter backend (Redis) could not be reached (fail-closed mode)."""
+
+
+class APIError(RawClaudeError):
+    """Base of every error that comes from talking to the API."""
+
+    message: str
+    request_id: str | None
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        if self.request_id:
+            return f"{self.message} (request_id={self.request_id})"
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, request_id={self.request_id!r})"
+
+
+class APIConnectionError(APIError):
+    """The API could not be reached, or the connection broke before a complete answer."""
+
+    def __init__(
+        self, message: str = "Connection error.", *, request_id: str | None = None
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """A connect, total or stream-idle timeout expired."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request_id: str | None = None
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+
+
+_MAX_SNIPPET = 200
+
+
+def _snippet(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        text = data[:_MAX_SNIPPET].decode("utf-8", "replace")
+    else:
+        text = data[:_MAX_SNIPPET]
+    more = "..." if len(data) > _MAX_SNIPPET else ""
+    return f"{text!r}{more}"
+
+
+class APIResponseValidationError(APIError):
+    """The server sent bytes that do not decode to what the API promises.
+
+    ``.data`` holds the offending bytes, cut to a few hundred so a huge bad
+    payload does not travel inside an exception.
+    """
+
+    def __init__(
+        self, message: str, *, data: bytes | str = b"", request_id: str | None = None
+    ) -> None:
+        if data:
+            message = f"{message}; data={_snippet(data)}"
+        super().__init__(message, request_id=request_id)
+        raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+        self.data = raw[: _MAX_SNIPPET * 4]
+
+
+class SSEError(APIResponseValidationError):
+    """The server-sent event stream is malformed (for example an event over the size cap)."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an error.
+
+    Either an HTTP error status, or an ``error`` event inside a 200 stream (then
+    ``status_code`` is the status the error type maps to, e.g. 529 for
+    ``overloaded_error``, and ``in_stream`` is True).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        retry_after: float | None = None,
+        in_stream: bool = False,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.body = body
+        self.headers: dict[str, str] = headers or {}
+        #: The wait the server asked for (seconds), if it asked for one.
+        self.retry_after = retry_after
+        self.in_stream = in_stream
+
+    def __str__(self) -> str:
+        kind = f" {self.error_type}" if self.error_type else ""
+        rid = f" (request_id={self.request_id})" if self.request_id else ""
+        return f"Error code: {self.status_code}{kind} - {self.message}{rid}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, "
+            f"error_type={self.error_type!r}, message={self.message!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed or invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key or token is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the credential may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource (or model)."""
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: the request body is over the API's size limit."""
+
+
+class RateLimitError(APIStatusError):
+    """429: a rate limit was hit."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx (other than 529): an error on the API's side."""
+
+
+class OverloadedError(InternalServerError):
+    """529: the API is temporarily overloaded."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+    429: RateLimitError,
+    529: OverloadedError,
+}
+
+# The error ``type`` strings of the API's error bodies and the status each
+# belongs to (docs: "HTTP errors"). Used for ``error`` events inside a 200
+# stream, which carry a type but no status.
+_STATUS_BY_TYPE: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    cls = _BY_STATUS.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def error_class_for_type(error_type: str | None) -> tuple[type[APIStatusError], int]:
+    """The exception class and nominal status for an error ``type`` string.
+
+    Unknown types map to ``InternalServerError`` / 500: an error event we do not
+    know is still an error on the server's side, never silently ignored.
+    """
+    status = _STATUS_BY_TYPE.get(error_type or "", 500)
+    return status_error_class(status), status

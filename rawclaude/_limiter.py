@@ -1,0 +1,587 @@
+"""Token buckets and the client-side rate limiter (layer 0: asyncio, no IO).
+
+The Claude API limits requests, input tokens and output tokens per minute with
+token buckets whose "capacity is continuously replenished up to your maximum
+limit, rather than being reset at fixed intervals" (docs: "Rate limits").
+:class:`RateLimiter` keeps one local bucket per limit, shaped the same way:
+capacity = one minute's worth, refilled at ``limit / 60`` per second. It waits
+*before* sending, so a busy process queues instead of collecting 429s, and it
+re-syncs with the server's view after every response (:meth:`RateLimiter.observe`).
+
+The arithmetic is a handful of pure functions (:func:`refill`,
+:func:`time_until`, :func:`grant_delay`) so it can be tested with tables; the
+asyncio part only decides *when* to call them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Protocol
+
+from ._exceptions import ConfigurationError, RateLimiterUnavailableError
+from ._ratelimit import RateLimitState
+
+__all__ = [
+    "Bucket",
+    "BucketFactory",
+    "RateLimiter",
+    "Reservation",
+    "TokenBucket",
+    "grant_delay",
+    "pause_after_429",
+    "refill",
+    "time_until",
+]
+
+logger = logging.getLogger("rawclaude.limiter")
+
+# Float slack when comparing token counts: a timer set for exactly the moment
+# N tokens are there must not find 0.9999999 of the last one and sleep again.
+_EPSILON = 1e-9
+
+
+# --------------------------------------------------------------------------- math
+
+
+def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
+    """Tokens after ``elapsed`` seconds of refilling at ``rate``, capped at ``capacity``."""
+    return min(capacity, tokens + max(0.0, elapsed) * rate)
+
+
+def time_until(tokens: float, amount: float, rate: float) -> float:
+    """Seconds of refill before ``amount`` tokens are there (0.0 if they already are)."""
+    deficit = amount - tokens
+    if deficit <= _EPSILON * max(1.0, amount):
+        return 0.0
+    return deficit / rate
+
+
+def grant_delay(tokens: float, amount: float, rate: float, paused_for: float) -> float:
+    """Seconds before ``amount`` can be granted: the pause or the refill, whichever ends last.
+
+    Tokens keep refilling during a pause; a pause only holds back grants.
+    """
+    return max(0.0, paused_for, time_until(tokens, amount, rate))
+
+
+def _loop_time() -> float:
+    # The running loop's clock, so deadlines line up with loop.call_at; outside
+    # a loop (pure, synchronous use) the same monotonic clock asyncio uses.
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
+def _positive(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _non_negative(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+# --------------------------------------------------------------------------- bucket
+
+
+class _Waiter:
+    __slots__ = ("amount", "future")
+
+    def __init__(self, amount: float, future: asyncio.Future[None]) -> None:
+        self.amount = amount
+        self.future = future
+
+
+class TokenBucket:
+    """An asyncio token bucket: ``rate`` tokens a second, at most ``capacity`` banked.
+
+    Starts full. Waiters are served strictly first come, first served: a
+    small request that arrives after a large one waits behind it, so large
+    requests are never starved. A single loop timer is set for the moment the
+    head waiter's tokens will be there; nothing polls.
+
+    ``acquire(0)`` returns at once and takes nothing; a negative amount, or
+    one above ``capacity`` (it could never be granted), raises ``ValueError``
+    at once. A cancelled waiter takes no tokens and leaves no trace.
+
+    The clock is the running event loop's (``loop.time()``); pass ``clock``
+    (seconds, monotonic) to drive the synchronous methods from a fake clock.
+    """
+
+    def __init__(
+        self, rate: float, capacity: float, *, clock: Callable[[], float] | None = None
+    ) -> None:
+        self._rate = _positive("rate", rate)
+        self._capacity = _positive("capacity", capacity)
+        self._clock = clock or _loop_time
+        self._tokens = self._capacity
+        self._updated: float | None = None  # set on first use, in the right clock
+        self._paused_until = -math.inf
+        self._waiters: deque[_Waiter] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def capacity(self) -> float:
+        return self._capacity
+
+    @property
+    def tokens(self) -> float:
+        """Tokens available now (refilled up to this moment)."""
+        return self._refill(self._clock())
+
+    @property
+    def waiters(self) -> int:
+        return sum(1 for w in self._waiters if not w.future.done())
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of a pause set by :meth:`pause_until` (0.0 when not paused)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    async def acquire(self, amount: float = 1.0) -> None:
+        """Wait until ``amount`` tokens can be taken, in arrival order, and take them."""
+        if self.try_acquire(amount) or amount == 0:
+            return
+        waiter = _Waiter(float(amount), asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        if len(self._waiters) == 1:
+            self._serve()  # the new head: set the timer for it
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            self._forget(waiter)
+            raise
+
+    def try_acquire(self, amount: float = 1.0) -> bool:
+        """Take ``amount`` tokens if they are there now and nobody is queued ahead."""
+        amount = self._check_amount(amount)
+        if False:
+            return False  # FIFO: never overtake a waiter
+        now = self._clock()
+        tokens = self._refill(now)
+        if grant_delay(tokens, amount, self._rate, self._paused_until - now) > 0:
+            return False
+        self._tokens = tokens - amount
+        return True
+
+    def refund(self, amount: float) -> None:
+        """Give back tokens that were taken but not used (capped at capacity)."""
+        amount = _non_negative("amount", amount)
+        self._tokens = min(self._capacity, self._refill(self._clock()) + amount)
+        self._serve()
+
+    def clamp(self, remaining: float) -> None:
+        """Never be more optimistic than the server: keep at most ``remaining`` tokens."""
+        remaining = _non_negative("remaining", remaining)
+        self._tokens = min(self._refill(self._clock()), remaining)
+        self._serve()  # the head waiter's timer is now too early: set it again
+
+    def pause_until(self, when: float) -> None:
+        """Grant nothing before ``when`` (this bucket's clock), to any caller."""
+        self._paused_until = max(self._paused_until, when)
+        self._serve()
+
+    def pause_for(self, seconds: float) -> None:
+        """Grant nothing for the next ``seconds``."""
+        self.pause_until(self._clock() + _non_negative("seconds", seconds))
+
+    def _check_amount(self, amount: float) -> float:
+        amount = _non_negative("amount", amount)
+        if amount > self._capacity:
+            raise ValueError(
+                f"cannot acquire {amount:g} tokens from a bucket of capacity "
+                f"{self._capacity:g}: it would never be granted"
+            )
+        return amount
+
+    def _refill(self, now: float) -> float:
+        if self._updated is None:
+            self._updated = now
+        elif now > self._updated:
+            self._tokens = refill(self._tokens, now - self._updated, self._rate, self._capacity)
+            self._updated = now
+        return self._tokens
+
+    def _serve(self) -> None:
+        """Grant queued waiters in order while tokens last; set a timer for the rest."""
+        now = self._clock()
+        tokens = self._refill(now)
+        waiters = self._waiters
+        while waiters:
+            head = waiters[0]
+            if head.future.done():  # cancelled; its task has not run _forget yet
+                waiters.popleft()
+                continue
+            delay = grant_delay(tokens, head.amount, self._rate, self._paused_until - now)
+            if delay > 0:
+                self._set_timer(head.future.get_loop(), delay)
+                return
+            tokens -= head.amount
+            self._tokens = tokens
+            waiters.popleft()
+            head.future.set_result(None)
+        self._cancel_timer()
+
+    def _forget(self, waiter: _Waiter) -> None:
+        if waiter.future.done() and not waiter.future.cancelled():
+            # Granted in the same loop turn as the cancel: the caller never got
+            # the tokens, so they go back.
+            self._tokens = min(self._capacity, self._refill(self._clock()) + waiter.amount)
+        else:
+            with contextlib.suppress(ValueError):  # _serve may have dropped it already
+                self._waiters.remove(waiter)
+        self._serve()  # if it was the head, the next one may be servable now
+
+    def _set_timer(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
+        self._cancel_timer()
+        self._timer = loop.call_at(loop.time() + delay, self._on_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._serve()
+
+    def __repr__(self) -> str:
+        paused = self.paused_for
+        pause = f", paused_for={paused:.3f}s" if paused > 0 else ""
+        return (
+            f"TokenBucket(tokens={self.tokens:.3f}, rate={self._rate:g}/s, "
+            f"capacity={self._capacity:g}, waiters={self.waiters}{pause})"
+        )
+
+
+# --------------------------------------------------------------------------- limiter
+
+
+class Bucket(Protocol):
+    """What :class:`RateLimiter` needs from a bucket: a local :class:`TokenBucket`
+    (synchronous refund/clamp/pause) or a shared ``RedisTokenBucket`` (async)."""
+
+    @property
+    def capacity(self) -> float: ...
+
+    async def acquire(self, amount: float = 1.0) -> None: ...
+
+    def refund(self, amount: float) -> Awaitable[None] | None: ...
+
+    def clamp(self, remaining: float) -> Awaitable[None] | None: ...
+
+    def pause_for(self, seconds: float) -> Awaitable[None] | None: ...
+
+
+#: Builds one bucket: ``factory(name, rate_per_second, capacity)`` where name is
+#: "requests", "input_tokens" or "output_tokens".
+BucketFactory = Callable[[str, float, float], Bucket]
+
+#: Pause after a 429 that says neither how long to wait nor which window is empty.
+DEFAULT_429_PAUSE = 1.0
+#: A ``*-reset`` time is when a window is *full* again; at most a minute away.
+_MAX_RESET_PAUSE = 60.0
+
+
+def pause_after_429(state: RateLimitState | None) -> float:
+    """How long every caller should hold off after a 429 with these headers.
+
+    ``retry-after`` when given; else until the latest ``reset`` of a window the
+    server reports as exhausted (``remaining == 0``), capped at a minute; else
+    :data:`DEFAULT_429_PAUSE`.
+    """
+    if state is None:
+        return DEFAULT_429_PAUSE
+    if state.retry_after is not None:
+        return state.retry_after
+    windows = (state.requests, state.tokens, state.input_tokens, state.output_tokens)
+    waits = [
+        w.reset.timestamp() - state.observed_at
+        for w in windows
+        if w.remaining == 0 and w.reset is not None
+    ]
+    if not waits:
+        return DEFAULT_429_PAUSE
+    return min(max(0.0, *waits), _MAX_RESET_PAUSE)
+
+
+def _local_bucket(name: str, rate: float, capacity: float) -> Bucket:
+    return TokenBucket(rate, capacity)
+
+
+class Reservation:
+    """What :meth:`RateLimiter.reserve` took; give it back with :meth:`release`.
+
+    Also an async context manager: leaving the block releases it with no
+    usage known (the concurrency slot is freed, tokens are not refunded).
+    """
+
+    __slots__ = ("_limiter", "_released", "input_tokens", "output_tokens")
+
+    def __init__(self, limiter: RateLimiter, input_tokens: float, output_tokens: float) -> None:
+        self._limiter = limiter
+        self._released = False
+        #: Tokens actually reserved (after clamping to bucket capacity).
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+
+    @property
+    def released(self) -> bool:
+        return self._released
+
+    async def release(
+        self, *, output_tokens_used: int | None = None, input_tokens_used: int | None = None
+    ) -> None:
+        """Free the concurrency slot and refund what was reserved but not used.
+
+        Idempotent. With usage unknown (None: the request failed or was
+        abandoned) no tokens are refunded. A refund that cannot reach a shared
+        backend is logged, not raised: losing it only makes the limiter more
+        careful, and raising here would hide the request's own outcome.
+        """
+        if self._released:
+            return
+        self._released = True
+        await self._limiter._finish(self, input_tokens_used, output_tokens_used)
+
+    async def __aenter__(self) -> Reservation:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.release()
+
+    def __repr__(self) -> str:
+        return (
+            f"Reservation(input_tokens={self.input_tokens:g}, "
+            f"output_tokens={self.output_tokens:g}, released={self._released})"
+        )
+
+
+class RateLimiter:
+    """Client-side limits on requests, input and output tokens per minute, and concurrency.
+
+    Every limit is optional. Each per-minute limit is a bucket holding
+    ``limit * burst_seconds / 60`` (one minute's worth by default, like the
+    API's own buckets) and refilling at ``limit / 60`` per second.
+
+    Amounts above a bucket's capacity (``max_tokens`` 64000 against an output
+    limit of 8000 per minute, say) are clamped to the capacity: the request
+    waits for a full bucket and takes all of it, then gets the unused part
+    back on release. Raising instead would make such a request impossible,
+    although the API itself admits it (it estimates output from ``max_tokens``
+    and corrects it when the request ends).
+
+    Concurrency (``max_concurrency``) is always per process, also when the
+    buckets are shared through Redis. A limiter belongs to one event loop.
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: float | None = None,
+        input_tokens_per_minute: float | None = None,
+        output_tokens_per_minute: float | None = None,
+        max_concurrency: int | None = None,
+        *,
+        burst_seconds: float = 60.0,
+        bucket_factory: BucketFactory | None = None,
+    ) -> None:
+        burst = _positive("burst_seconds", burst_seconds)
+        make = bucket_factory or _local_bucket
+        self._factory = bucket_factory
+        self._requests = _build(make, "requests", requests_per_minute, burst)
+        self._input = _build(make, "input_tokens", input_tokens_per_minute, burst)
+        self._output = _build(make, "output_tokens", output_tokens_per_minute, burst)
+        self._max_concurrency = _check_concurrency(max_concurrency)
+        self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self._in_flight = 0
+        self._paused_until = -math.inf
+        self._state: RateLimitState | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    @property
+    def state(self) -> RateLimitState | None:
+        """The rate-limit headers of the last response observed (None before any)."""
+        return self._state
+
+    @property
+    def in_flight(self) -> int:
+        """Reservations taken and not yet released."""
+        return self._in_flight
+
+    @property
+    def buckets(self) -> dict[str, Bucket]:
+        named = {
+            "requests": self._requests,
+            "input_tokens": self._input,
+            "output_tokens": self._output,
+        }
+        return {name: b for name, b in named.items() if b is not None}
+
+    async def reserve(self, *, input_tokens: int, output_tokens: int) -> Reservation:
+        """Wait for a concurrency slot, then 1 request, ``input_tokens`` and ``output_tokens``.
+
+        ``output_tokens`` is the request's ``max_tokens`` (what it may use).
+        If cancelled (or failing) midway, everything taken so far is given back.
+        """
+        plan = self._plan(input_tokens, output_tokens)
+        if self._slots is not None:
+            await self._slots.acquire()
+        taken: list[tuple[Bucket, float]] = []
+        try:
+            await self._wait_while_paused()
+            for bucket, amount in plan:
+                await bucket.acquire(amount)
+                taken.append((bucket, amount))
+        except BaseException:
+            for bucket, amount in taken:
+                self._background(bucket.refund(amount))
+            if self._slots is not None:
+                self._slots.release()
+            raise
+        self._in_flight += 1
+        return Reservation(self, *self._reserved(plan))
+
+    def observe(self, status: int, state: RateLimitState | None) -> None:
+        """Sync with a response: clamp buckets to the server's ``remaining``; pause on 429.
+
+        Cheap and synchronous. A shared (Redis) bucket is updated by a
+        background task; :meth:`flush` waits for those.
+        """
+        if state is not None:
+            self._state = state
+            self._clamp(state)
+        if status == 429:
+            self._pause(pause_after_429(state))
+
+    async def flush(self) -> None:
+        """Wait until background updates of shared buckets (from observe/cancel) are done."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Finish background updates and close what the bucket factory opened (Redis)."""
+        await self.flush()
+        close = getattr(self._factory, "aclose", None)
+        if close is not None:
+            await close()
+
+    def _plan(self, input_tokens: float, output_tokens: float) -> list[tuple[Bucket, float]]:
+        wanted = (
+            (self._requests, 1.0),
+            (self._input, _non_negative("input_tokens", input_tokens)),
+            (self._output, _non_negative("output_tokens", output_tokens)),
+        )
+        # Above capacity: clamp (see the class docstring); zero: nothing to wait for.
+        return [(b, min(n, b.capacity)) for b, n in wanted if b is not None and n > 0]
+
+    def _reserved(self, plan: list[tuple[Bucket, float]]) -> tuple[float, float]:
+        amounts = {id(bucket): amount for bucket, amount in plan}
+        return amounts.get(id(self._input), 0.0), amounts.get(id(self._output), 0.0)
+
+    async def _wait_while_paused(self) -> None:
+        # The buckets are paused too; this also covers a limiter that has only
+        # max_concurrency, and keeps waiters off a shared backend meanwhile.
+        # A deadline, not an event, is awaited; a later 429 may move it.
+        while (delay := self._paused_until - _loop_time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+
+    async def _finish(
+        self, res: Reservation, input_used: int | None, output_used: int | None
+    ) -> None:
+        self._in_flight -= 1
+        if self._slots is not None:
+            self._slots.release()
+        refunds = []
+        if self._input is not None and input_used is not None:
+            refunds.append((self._input, res.input_tokens - input_used))
+        if self._output is not None and output_used is not None:
+            refunds.append((self._output, res.output_tokens - output_used))
+        for bucket, amount in refunds:
+            if amount > 0:
+                await _quietly(bucket.refund(amount))
+
+    def _clamp(self, state: RateLimitState) -> None:
+        # ``tokens-*`` is the most restrictive token limit in effect: the
+        # fallback when the input/output windows are not reported separately.
+        pairs = (
+            (self._requests, state.requests.remaining),
+            (self._input, _first(state.input_tokens.remaining, state.tokens.remaining)),
+            (self._output, _first(state.output_tokens.remaining, state.tokens.remaining)),
+        )
+        for bucket, remaining in pairs:
+            if bucket is not None and remaining is not None:
+                self._background(bucket.clamp(remaining))
+
+    def _pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._paused_until = max(self._paused_until, _loop_time() + seconds)
+        for bucket in self.buckets.values():
+            self._background(bucket.pause_for(seconds))
+
+    def _background(self, pending: Awaitable[None] | None) -> None:
+        if pending is None:
+            return  # a local bucket did it synchronously
+        task = asyncio.ensure_future(pending)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("rate limiter: background update failed: %s", task.exception())
+
+    def __repr__(self) -> str:
+        parts = [f"{name}={bucket!r}" for name, bucket in self.buckets.items()]
+        if self._max_concurrency is not None:
+            parts.append(f"concurrency={self._in_flight}/{self._max_concurrency}")
+        paused = self._paused_until - _loop_time()
+        if paused > 0:
+            parts.append(f"paused_for={paused:.3f}s")
+        return f"RateLimiter({', '.join(parts)})"
+
+
+def _build(make: BucketFactory, name: str, per_minute: float | None, burst: float) -> Bucket | None:
+    if per_minute is None:
+        return None
+    limit = _positive(f"{name}_per_minute", per_minute)
+    return make(name, limit / 60.0, limit * burst / 60.0)
+
+
+def _check_concurrency(value: int | None) -> int | None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise ConfigurationError(f"max_concurrency must be an int >= 1, got {value!r}")
+    return value
+
+
+def _first(*values: int | None) -> int | None:
+    return next((v for v in values if v is not None), None)
+
+
+async def _quietly(pending: Awaitable[None] | None) -> None:
+    if pending is None:
+        return
+    try:
+        await pending
+    except RateLimiterUnavailableError as exc:
+        logger.warning("rate limiter: refund lost: %s", exc)

@@ -1,0 +1,258 @@
+"""MessageStream: drives the SSE parser, the event decoder and the accumulator
+over one streaming response.
+
+Retries that understand streams: an attempt is not done when the HTTP status
+is 200, but when the first *content* event (a delta, ``message_delta`` or
+``message_stop``) has arrived. Until then the events are held back (the
+"prelude": ``message_start``, ``content_block_start``, ``ping``; a few
+hundred bytes that arrive together) so that a connection drop, an early EOF or
+a retryable ``error`` event in that window can be retried under the client's
+policy without the caller ever seeing an event twice. After content has been
+delivered, a failure is raised, never replayed.
+
+Every way out -- the end, ``break``, an exception, task cancellation --
+releases the response and the limiter slot exactly once; a response that was
+not read to its end is closed, not returned half-read to the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from . import _transport
+from ._accumulate import MessageAccumulator
+from ._events import (
+    ContentBlockDeltaEvent,
+    ErrorEvent,
+    MessageDeltaEvent,
+    MessageStopEvent,
+    StreamEvent,
+    TextDelta,
+    decode_event,
+)
+from ._exceptions import APIConnectionError, APIError, APIStatusError, error_class_for_type
+from ._models import Message, TextBlock
+from ._sse import SSEParser
+from ._transport import Timeout
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._client import Client, PreparedRequest
+    from ._limiter import Reservation
+
+__all__ = ["MessageStream", "MessageStreamManager"]
+
+_CONTENT_EVENTS = (ContentBlockDeltaEvent, MessageDeltaEvent, MessageStopEvent)
+#: Bytes we read past ``message_stop`` to return a connection to the pool warm.
+_DRAIN_LIMIT = 64 * 1024
+
+
+class MessageStream:
+    """One streamed message: ``async for event in stream``, ``text_stream``,
+    ``await get_final_message()``, ``await get_final_text()``."""
+
+    def __init__(self, client: Client, request: PreparedRequest, timeout: Timeout) -> None:
+        self._client = client
+        self._request = request
+        self._timeout = timeout
+        self._resp: aiohttp.ClientResponse | None = None
+        self._reservation: Reservation | None = None
+        self._parser = SSEParser()
+        self._acc = MessageAccumulator()
+        self._pending: list[StreamEvent] = []
+        self._iterator: AsyncIterator[StreamEvent] | None = None
+        self._released = True
+        #: The ``request-id`` of the response being streamed.
+        self.request_id: str | None = None
+
+    @classmethod
+    async def open(cls, client: Client, request: PreparedRequest, timeout: Timeout) -> MessageStream:
+        """Connect and read up to the first content event, retrying as the policy allows."""
+        stream = cls(client, request, timeout)
+        await client._retrying(stream._attempt)
+        return stream
+
+    def __repr__(self) -> str:
+        state = "done" if self._acc.finished else ("closed" if self._released else "open")
+        return f"<MessageStream request_id={self.request_id!r} {state}>"
+
+    # -- one attempt -----------------------------------------------------------
+
+    async def _attempt(self) -> None:
+        self._parser = SSEParser()
+        self._acc = MessageAccumulator()
+        self._pending = []
+        self._reservation = await self._client._reserve(self._request)
+        self._released = False
+        try:
+            self._resp = await self._client._open(self._request, self._timeout, stream=True)
+            self.request_id = self._resp.headers.get("request-id")
+            await self._read_prelude(self._resp)
+        except BaseException:
+            await self._release(complete=False)
+            raise
+
+    async def _read_prelude(self, resp: aiohttp.ClientResponse) -> None:
+        content_seen = False
+        while not content_seen:
+            chunk = await _transport.read_chunk(resp, self._timeout)
+            if not chunk:
+                raise self._truncated("before any content")
+            for sse in self._parser.feed(chunk):
+                event = self._decode(sse.data)
+                self._pending.append(event)
+                if isinstance(event, _CONTENT_EVENTS):
+                    content_seen = True
+
+    def _decode(self, data: bytes) -> StreamEvent:
+        try:
+            event = decode_event(data)
+        except APIError as exc:
+            exc.request_id = exc.request_id or self.request_id
+            raise
+        if event.__class__ is ErrorEvent:
+            raise self._event_error(event)  # type: ignore[arg-type]
+        self._acc.feed(event)
+        return event
+
+    def _event_error(self, event: ErrorEvent) -> APIStatusError:
+        error_type = event.error.type
+        cls, status = error_class_for_type(error_type)
+        return cls(
+            event.error.message,
+            status_code=status,
+            request_id=self.request_id,
+            error_type=error_type,
+            body=msgspec.to_builtins(event),
+            in_stream=True,
+        )
+
+    def _truncated(self, where: str) -> APIConnectionError:
+        return APIConnectionError(
+            f"The stream ended {where}, before message_stop; the message is incomplete.",
+            request_id=self.request_id,
+        )
+
+    # -- iteration ------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        if self._iterator is None:
+            self._iterator = self._events()
+        return self._iterator
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        try:
+            pending, self._pending = self._pending, []
+            for event in pending:
+                yield event
+            resp = self._resp
+            assert resp is not None
+            acc, feed, decode = self._acc, self._parser.feed, self._decode
+            while not acc.finished:
+                chunk = await _transport.read_chunk(resp, self._timeout)
+                if not chunk:
+                    raise self._truncated("mid-message")
+                for sse in feed(chunk):
+                    yield decode(sse.data)
+            await self._finish(resp)
+        except BaseException:
+            await self._release(complete=False)
+            raise
+
+    async def _finish(self, resp: aiohttp.ClientResponse) -> None:
+        """Read the little left after ``message_stop`` so the connection can be reused."""
+        drained = 0
+        try:
+            while drained <= _DRAIN_LIMIT:
+                rest = await _transport.read_chunk(resp, self._timeout)
+                if not rest:
+                    break
+                drained += len(rest)
+            else:
+                resp.close()
+        except APIError:
+            resp.close()
+        await self._release(complete=True)
+
+    async def _release(self, *, complete: bool) -> None:
+        if self._released:
+            return
+        self._released = True
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            if complete:
+                resp.release()
+            else:
+                resp.close()
+        reservation, self._reservation = self._reservation, None
+        if reservation is not None:
+            usage = self._acc.usage() if complete else None
+            await reservation.release(
+                output_tokens_used=usage.output_tokens if usage is not None else None,
+                input_tokens_used=usage.input_tokens if usage is not None else None,
+            )
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """The text of each ``text_delta``, as it arrives."""
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        async for event in self:
+            if event.__class__ is ContentBlockDeltaEvent:
+                delta = event.delta  # type: ignore[union-attr]
+                if delta.__class__ is TextDelta:
+                    yield delta.text
+
+    async def until_done(self) -> None:
+        """Consume the rest of the stream."""
+        async for _ in self:
+            pass
+
+    async def get_final_message(self) -> Message:
+        """The whole message, exactly as a non-streaming call would have returned it."""
+        await self.until_done()
+        message = self._acc.message()
+        message._request_id = self.request_id  # type: ignore[attr-defined]
+        return message
+
+    async def get_final_text(self) -> str:
+        """The text of all text blocks of the final message, joined."""
+        message = await self.get_final_message()
+        return "".join(b.text for b in message.content if isinstance(b, TextBlock))
+
+    async def close(self) -> None:
+        """Abandon the stream (idempotent): the response is closed, not reused."""
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None and hasattr(iterator, "aclose"):
+            await iterator.aclose()
+        await self._release(complete=self._acc.finished)
+
+    async def __aenter__(self) -> MessageStream:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+
+class MessageStreamManager:
+    """What ``client.messages.stream(...)`` returns: ``async with ... as stream``."""
+
+    def __init__(self, client: Client, request: PreparedRequest, timeout: Timeout) -> None:
+        self._client = client
+        self._request = request
+        self._timeout = timeout
+        self._stream: MessageStream | None = None
+
+    async def __aenter__(self) -> MessageStream:
+        self._stream = await MessageStream.open(self._client, self._request, self._timeout)
+        return self._stream
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.close()

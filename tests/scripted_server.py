@@ -1,0 +1,126 @@
+"""A tiny scripted aiohttp server on 127.0.0.1 for the client's HTTP-contract tests.
+
+Each request pops the next reply from a queue (an aiohttp handler); when the
+queue is empty it answers with a minimal valid Message. Every request is
+recorded with its headers and raw body. The fuller stand-in for the API,
+``rawclaude.testing.FakeServer``, is tested and used elsewhere; this one
+exists so that the foundation tests control every byte on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def message_json(text: str = "hi", **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-test",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+    body.update(over)
+    return body
+
+
+def ok(body: dict[str, Any] | None = None, *, request_id: str = "req_ok") -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(
+            body or message_json(), headers={"request-id": request_id}, dumps=_dumps
+        )
+
+    return handler
+
+
+def error(
+    status: int,
+    error_type: str = "api_error",
+    message: str = "boom",
+    *,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+    content_type: str = "application/json",
+) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = raw
+        if body is None:
+            body = orjson.dumps(
+                {
+                    "type": "error",
+                    "error": {"type": error_type, "message": message},
+                    "request_id": "req_err",
+                }
+            )
+        hdrs = {"request-id": "req_err", **(headers or {})}
+        return web.Response(status=status, body=body, headers=hdrs, content_type=content_type)
+
+    return handler
+
+
+def hang(seconds: float = 30.0) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(seconds)
+        return web.json_response(message_json())
+
+    return handler
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class ScriptedServer:
+    replies: list[Handler] = field(default_factory=list)
+    requests: list[Recorded] = field(default_factory=list)
+    base_url: str = ""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.path_qs,
+                {k.lower(): v for k, v in request.headers.items()},
+                await request.read(),
+            )
+        )
+        handler = self.replies.pop(0) if self.replies else ok()
+        return await handler(request)
+
+    def queue(self, *handlers: Handler) -> None:
+        self.replies.extend(handlers)
+
+
+async def start(server: ScriptedServer) -> web.AppRunner:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    server.base_url = f"http://127.0.0.1:{port}"
+    return runner
