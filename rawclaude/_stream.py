@@ -64,6 +64,7 @@ class MessageStream:
         self._parser = SSEParser()
         self._acc = MessageAccumulator()
         self._pending: list[StreamEvent] = []
+        self._pending_raw: list[bytes] = []
         self._iterator: AsyncIterator[StreamEvent] | None = None
         self._released = True
         #: The ``request-id`` of the response being streamed.
@@ -86,6 +87,7 @@ class MessageStream:
         self._parser = SSEParser()
         self._acc = MessageAccumulator()
         self._pending = []
+        self._pending_raw = []
         self._reservation = await self._client._reserve(self._request)
         self._released = False
         try:
@@ -97,16 +99,19 @@ class MessageStream:
             raise
 
     async def _read_prelude(self, resp: aiohttp.ClientResponse) -> None:
-        content_seen = False
-        while not content_seen:
+        while True:
             chunk = await _transport.read_chunk(resp, self._timeout)
             if not chunk:
                 raise self._truncated("before any content")
-            for sse in self._parser.feed(chunk):
+            events = self._parser.feed(chunk)
+            for i, sse in enumerate(events):
                 event = self._decode(sse.data)
                 self._pending.append(event)
                 if isinstance(event, _CONTENT_EVENTS):
-                    content_seen = True
+                    # What follows the first content event is handled as if it
+                    # arrived later: an error there is raised, not retried.
+                    self._pending_raw = [e.data for e in events[i + 1 :]]
+                    return
 
     def _decode(self, data: bytes) -> StreamEvent:
         try:
@@ -115,7 +120,7 @@ class MessageStream:
             exc.request_id = exc.request_id or self.request_id
             raise
         if event.__class__ is ErrorEvent:
-            raise self._event_error(event)  # type: ignore[arg-type]
+            raise self._event_error(event)
         self._acc.feed(event)
         return event
 
@@ -149,6 +154,9 @@ class MessageStream:
             pending, self._pending = self._pending, []
             for event in pending:
                 yield event
+            raw, self._pending_raw = self._pending_raw, []
+            for data in raw:
+                yield self._decode(data)
             resp = self._resp
             assert resp is not None
             acc, feed, decode = self._acc, self._parser.feed, self._decode
@@ -204,7 +212,7 @@ class MessageStream:
     async def _texts(self) -> AsyncIterator[str]:
         async for event in self:
             if event.__class__ is ContentBlockDeltaEvent:
-                delta = event.delta  # type: ignore[union-attr]
+                delta = event.delta
                 if delta.__class__ is TextDelta:
                     yield delta.text
 

@@ -124,3 +124,74 @@ async def start(server: ScriptedServer) -> web.AppRunner:
     port = runner.addresses[0][1]
     server.base_url = f"http://127.0.0.1:{port}"
     return runner
+
+
+def sse(event: dict[str, Any]) -> bytes:
+    """One event as the API frames it: ``event: TYPE`` then ``data: JSON``."""
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def text_stream_events(
+    pieces: list[str], *, output_tokens: int | None = None, msg_id: str = "msg_s"
+) -> list[dict[str, Any]]:
+    """The API's event sequence for one text block made of ``pieces``."""
+    start = message_json(id=msg_id, content=[], stop_reason=None)
+    start["usage"] = {"input_tokens": 7, "output_tokens": 1}
+    return [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "ping"},
+        *(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": p},
+            }
+            for p in pieces
+        ),
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": output_tokens if output_tokens is not None else len(pieces)},
+        },
+        {"type": "message_stop"},
+    ]
+
+
+def stream(
+    chunks: list[bytes],
+    *,
+    delay: float = 0.0,
+    drop: bool = False,
+    request_id: str = "req_stream",
+    status: int = 200,
+) -> Handler:
+    """Write ``chunks`` as they are (so tests choose the byte boundaries).
+
+    ``delay`` sleeps before each chunk; ``drop`` aborts the connection after
+    the last chunk instead of ending the chunked body properly.
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            status=status,
+            headers={"content-type": "text/event-stream", "request-id": request_id},
+        )
+        await resp.prepare(request)
+        for chunk in chunks:
+            if delay:
+                await asyncio.sleep(delay)
+            await resp.write(chunk)
+        if drop:
+            assert request.transport is not None
+            request.transport.abort()
+            return resp
+        await resp.write_eof()
+        return resp
+
+    return handler
+
+
+def stream_events(events: list[dict[str, Any]], **kw: Any) -> Handler:
+    return stream([sse(e) for e in events], **kw)

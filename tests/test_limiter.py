@@ -49,7 +49,9 @@ class FakeClock:
         (0.0, 0.25, 1000 / 60, 1000.0, 1000 / 240),
     ],
 )
-def test_refill(tokens: float, elapsed: float, rate: float, capacity: float, expected: float) -> None:
+def test_refill(
+    tokens: float, elapsed: float, rate: float, capacity: float, expected: float
+) -> None:
     assert refill(tokens, elapsed, rate, capacity) == pytest.approx(expected)
 
 
@@ -185,7 +187,9 @@ def test_impossible_amounts_raise_value_error(amount: float) -> None:
         bucket.try_acquire(amount)
 
 
-@pytest.mark.parametrize(("rate", "capacity"), [(0, 1), (1, 0), (-1, 1), (math.nan, 1), (1, math.inf)])
+@pytest.mark.parametrize(
+    ("rate", "capacity"), [(0, 1), (1, 0), (-1, 1), (math.nan, 1), (1, math.inf)]
+)
 def test_bad_bucket_configuration(rate: float, capacity: float) -> None:
     with pytest.raises(ConfigurationError):
         TokenBucket(rate, capacity)
