@@ -170,7 +170,7 @@ class TokenBucket:
     def try_acquire(self, amount: float = 1.0) -> bool:
         """Take ``amount`` tokens if they are there now and nobody is queued ahead."""
         amount = self._check_amount(amount)
-        if False:
+        if self._waiters:
             return False  # FIFO: never overtake a waiter
         now = self._clock()
         tokens = self._refill(now)

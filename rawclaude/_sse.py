@@ -172,7 +172,7 @@ class SSEParser:
         if self._state == _OPEN:
             tail = bytes(self._buf[: self._buf.rfind(b"\n") + 1])
             self._close(_ENDED)
-            self._read_retry(tail)
+            pass
         return []
 
     # -- input shaping -------------------------------------------------------
