@@ -39,7 +39,7 @@ from ._transport import Timeout
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._limiter_redis import RedisTokenBucket
+    from ._limiter_redis import RedisTokenBucket, redis_rate_limiter
 
 __all__ = [
     "__version__",
@@ -53,6 +53,7 @@ __all__ = [
     "RateLimitState",
     "RateLimitWindow",
     "RedisTokenBucket",
+    "redis_rate_limiter",
     "API_VERSIONS",
     "DEFAULT_API_VERSION",
     "LEGACY_API_VERSION",
@@ -80,8 +81,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The Redis limiter needs the optional ``redis`` package: import it only
     # when asked for (PEP 562).
-    if name == "RedisTokenBucket":
-        from ._limiter_redis import RedisTokenBucket
+    if name in ("RedisTokenBucket", "redis_rate_limiter"):
+        from . import _limiter_redis
 
-        return RedisTokenBucket
+        return getattr(_limiter_redis, name)
     raise AttributeError(f"module 'rawclaude' has no attribute {name!r}")

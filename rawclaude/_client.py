@@ -36,9 +36,21 @@ from ._exceptions import (
     status_error_class,
 )
 from ._headers import DEFAULT_API_VERSION, build_headers, check_api_version, check_params
-from ._models import Message, MessageTokensCount, ModelInfo, ModelList, decode_error_body
+from ._models import (
+    Message,
+    MessageTokensCount,
+    ModelInfo,
+    ModelList,
+    Usage,
+    decode_error_body,
+)
 from ._models import decode_count, decode_message, decode_model, decode_model_list
-from ._ratelimit import RateLimitState, estimate_input_tokens, parse_rate_limit_headers
+from ._ratelimit import (
+    RateLimitState,
+    estimate_input_tokens,
+    parse_rate_limit_headers,
+    usage_for_limiter,
+)
 from ._retry import RetryDecision, RetryPolicy, decide
 from ._stream import MessageStream, MessageStreamManager
 from ._transport import Timeout, coerce_timeout
@@ -322,12 +334,7 @@ def _encode(body: dict[str, Any]) -> bytes:
 
 def _usage_of(result: object) -> dict[str, int | None]:
     usage = getattr(result, "usage", None)
-    if usage is None:
-        return {}
-    return {
-        "output_tokens_used": getattr(usage, "output_tokens", None),
-        "input_tokens_used": getattr(usage, "input_tokens", None),
-    }
+    return usage_for_limiter(usage if isinstance(usage, Usage) else None)
 
 
 def _status_error(

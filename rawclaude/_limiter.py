@@ -479,11 +479,12 @@ class RateLimiter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def aclose(self) -> None:
-        """Finish background updates and close what the bucket factory opened (Redis)."""
+        """Finish background updates and close what the buckets and their factory opened."""
         await self.flush()
-        close = getattr(self._factory, "aclose", None)
-        if close is not None:
-            await close()
+        for owner in (*self.buckets.values(), self._factory):
+            close = getattr(owner, "aclose", None)
+            if close is not None:
+                await close()
 
     def _plan(self, input_tokens: float, output_tokens: float) -> list[tuple[Bucket, float]]:
         wanted = (

@@ -216,7 +216,9 @@ class RedisTokenBucket:
         return None if reply is None else reply.wait
 
     async def aclose(self) -> None:
-        """Close the Redis client if this bucket made it (from a URL)."""
+        """Finish pending refunds; close the Redis client if this bucket made it (from a URL)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._owns_client:
             await self._client.aclose()
 

@@ -28,7 +28,10 @@ from email.utils import parsedate_to_datetime
 
 import msgspec
 
+from ._models import Usage
+
 __all__ = [
+    "usage_for_limiter",
     "RateLimitWindow",
     "RateLimitState",
     "parse_rate_limit_headers",
@@ -211,3 +214,18 @@ def estimate_input_tokens(body: bytes) -> int:
     example from the count-tokens endpoint) when sending large attachments.
     """
     return -(-len(body) // BYTES_PER_TOKEN_ESTIMATE)
+
+
+def usage_for_limiter(usage: Usage | None) -> dict[str, int | None]:
+    """What a response used, as the limiter counts it.
+
+    The API's input-tokens-per-minute limit counts cache writes
+    (``cache_creation_input_tokens``) as input; cache reads do not count
+    (docs: "Rate limits", "Cache-aware ITPM").
+    """
+    if usage is None:
+        return {"output_tokens_used": None, "input_tokens_used": None}
+    return {
+        "output_tokens_used": usage.output_tokens,
+        "input_tokens_used": usage.input_tokens + (usage.cache_creation_input_tokens or 0),
+    }

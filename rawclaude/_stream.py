@@ -35,6 +35,7 @@ from ._events import (
 )
 from ._exceptions import APIConnectionError, APIError, APIStatusError, error_class_for_type
 from ._models import Message, TextBlock
+from ._ratelimit import usage_for_limiter
 from ._sse import SSEParser
 from ._transport import Timeout
 
@@ -199,10 +200,7 @@ class MessageStream:
         reservation, self._reservation = self._reservation, None
         if reservation is not None:
             usage = self._acc.usage() if complete else None
-            await reservation.release(
-                output_tokens_used=usage.output_tokens if usage is not None else None,
-                input_tokens_used=usage.input_tokens if usage is not None else None,
-            )
+            await reservation.release(**usage_for_limiter(usage))
 
     @property
     def text_stream(self) -> AsyncIterator[str]:

@@ -19,11 +19,7 @@ import pytest
 REDIS_SERVER = shutil.which("redis-server") or (
     "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
 )
-
-requires_redis_server = pytest.mark.skipif(
-    REDIS_SERVER is None,
-    reason="redis-server is not installed (CI installs it: apt-get install redis-server)",
-)
+SKIP_REASON = "redis-server is not installed (CI installs it: apt-get install redis-server)"
 
 
 def free_port() -> int:
@@ -98,7 +94,7 @@ class RedisServer:
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server shared by one test module (tests use distinct keys)."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (CI installs it: apt-get install redis-server)")
+        pytest.skip(SKIP_REASON)
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
@@ -109,7 +105,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of the test's own, with a password, that the test may stop."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (CI installs it: apt-get install redis-server)")
+        pytest.skip(SKIP_REASON)
     server = RedisServer(tmp_path, password="s3cret-pw-for-tests")
     server.start()
     yield server
