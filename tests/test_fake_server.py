@@ -493,7 +493,8 @@ async def test_hang_does_not_block_shutdown(session: aiohttp.ClientSession) -> N
         await post_with_timeout(session, fake, aiohttp.ClientTimeout(total=0.2))
     waiting = asyncio.create_task(post_with_timeout(session, fake, aiohttp.ClientTimeout(total=30)))
     await until(lambda: len(fake.requests) == 2)
-    await asyncio.wait_for(fake.stop(), timeout=5)  # would take 30 s if the hang held on
+    # A hung reply ends when the server closes; the client then sees the connection go.
+    await asyncio.wait_for(fake.stop(), timeout=5)
     with pytest.raises(aiohttp.ClientError):
         await waiting
 
@@ -606,6 +607,7 @@ def test_claude_server_fixture(claude_server: FakeServer) -> None:
     claude_server.queue(Reply.error(400, message="scripted"))
     with pytest.raises(urllib.error.HTTPError) as info:
         sync_post(claude_server.base_url, BODY, HEADERS)
+    info.value.close()  # an HTTPError holds the response's socket
     assert info.value.code == 400
     assert sync_post(claude_server.base_url, BODY, HEADERS)["model"] == MODEL
     assert len(claude_server.requests) == 2
@@ -675,6 +677,17 @@ async def test_sdk_tool_use_stream(sdk: anthropic.AsyncAnthropic, server: FakeSe
     assert block.type == "tool_use"
     assert (block.name, block.input) == ("search", tool_input)
     assert final.stop_reason == "tool_use"
+
+
+async def test_sdk_thinking_stream(sdk: anthropic.AsyncAnthropic, server: FakeServer) -> None:
+    server.queue(Reply.thinking("Step one. Step two.", "Done.", signature="c2lnbmF0dXJl"))
+    async with sdk.messages.stream(**BODY) as stream:
+        final = await stream.get_final_message()
+    thinking, text = final.content
+    assert thinking.type == "thinking"
+    assert (thinking.thinking, thinking.signature) == ("Step one. Step two.", "c2lnbmF0dXJl")
+    assert text.type == "text"
+    assert text.text == "Done."
 
 
 async def test_sdk_count_tokens_and_models(sdk: anthropic.AsyncAnthropic) -> None:

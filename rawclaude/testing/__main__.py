@@ -5,8 +5,8 @@ can read it, e.g. a benchmark that starts the server in its own process::
 
     python -m rawclaude.testing --port 0 --deltas 50000 --delta-text "tok "
 
-Per-request ``x-fake-*`` headers can still override the default reply (see
-``rawclaude.testing._overrides``), so one process serves many benchmark cases.
+Per-request ``x-fake-*`` headers can still override the default reply (listed
+below), so one process serves many benchmark cases.
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from . import _overrides
 from ._ratelimit import RateLimit
 from ._reply import Reply
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rawclaude.testing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rawclaude.testing",
+        description=__doc__,
+        epilog=_overrides.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     add("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -89,7 +95,12 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.deltas is not None and args.deltas < 0:
+        parser.error("--deltas must be >= 0")
+    if min(args.delay, args.first_event_delay, args.event_delay) < 0:
+        parser.error("delays must be >= 0")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
     return 0

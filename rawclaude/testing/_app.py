@@ -131,7 +131,9 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         request_id=request_id,
         message_id=state.next_message_id(),
         model=body["model"],
-        input_tokens=reply.input_tokens or estimate_input_tokens(body),
+        input_tokens=(
+            estimate_input_tokens(body) if reply.input_tokens is None else reply.input_tokens
+        ),
         stream=body.get("stream") is True,
         closing=state.closing,
     )
