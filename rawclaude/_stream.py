@@ -95,8 +95,8 @@ class MessageStream:
             self._resp = await self._client._open(self._request, self._timeout, stream=True)
             self.request_id = self._resp.headers.get("request-id")
             await self._read_prelude(self._resp)
-        except BaseException:
-            await self._release(complete=False)
+        except BaseException as exc:
+            await self._fail(exc)
             raise
 
     async def _read_prelude(self, resp: aiohttp.ClientResponse) -> None:
@@ -115,11 +115,7 @@ class MessageStream:
                     return
 
     def _decode(self, data: bytes) -> StreamEvent:
-        try:
-            event = decode_event(data)
-        except APIError as exc:
-            exc.request_id = exc.request_id or self.request_id
-            raise
+        event = decode_event(data)
         if event.__class__ is ErrorEvent:
             raise self._event_error(event)
         self._acc.feed(event)
@@ -168,9 +164,15 @@ class MessageStream:
                 for sse in feed(chunk):
                     yield decode(sse.data)
             await self._finish(resp)
-        except BaseException:
-            await self._release(complete=False)
+        except BaseException as exc:
+            await self._fail(exc)
             raise
+
+    async def _fail(self, exc: BaseException) -> None:
+        """Release everything; errors from the stream (e.g. SSEError) get its request id."""
+        if isinstance(exc, APIError) and exc.request_id is None:
+            exc.request_id = self.request_id
+        await self._release(complete=False)
 
     async def _finish(self, resp: aiohttp.ClientResponse) -> None:
         """Read the little left after ``message_stop`` so the connection can be reused."""
