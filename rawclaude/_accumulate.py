@@ -121,8 +121,19 @@ class MessageAccumulator:
     def feed(self, event: StreamEvent) -> None:
         """Apply one event. ping, error and unknown events change nothing here."""
         # Ordered by frequency: deltas are nearly all of a stream's events, so
-        # they get an exact class check (decode_event builds no subclasses).
+        # they get an exact class check (decode_event builds no subclasses),
+        # and a text delta into an open text block is handled right here.
         if event.__class__ is ContentBlockDeltaEvent:
+            open_block = self._open.get(event.index)
+            delta = event.delta
+            if (
+                open_block is not None
+                and delta.__class__ is TextDelta
+                and open_block.block.__class__ is TextBlock
+            ):
+                open_block.pieces.append(delta.text)
+                self._cache = None
+                return
             self._on_delta(event)
         elif isinstance(event, ContentBlockStartEvent):
             self._on_start(event)

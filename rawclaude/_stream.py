@@ -25,6 +25,7 @@ import msgspec
 from . import _transport
 from ._accumulate import MessageAccumulator
 from ._events import (
+    _EVENT_DECODER,
     ContentBlockDeltaEvent,
     ErrorEvent,
     MessageDeltaEvent,
@@ -36,7 +37,7 @@ from ._events import (
 from ._exceptions import APIConnectionError, APIError, APIStatusError, error_class_for_type
 from ._models import Message, TextBlock
 from ._ratelimit import usage_for_limiter
-from ._sse import SSEParser
+from ._sse import ServerSentEvent, SSEParser
 from ._transport import Timeout
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class MessageStream:
         self._parser = SSEParser()
         self._acc = MessageAccumulator()
         self._pending: list[StreamEvent] = []
-        self._pending_raw: list[bytes] = []
+        self._pending_raw: list[ServerSentEvent] = []
+        self._failure: APIError | None = None
         self._iterator: AsyncIterator[StreamEvent] | None = None
         self._released = True
         #: The ``request-id`` of the response being streamed.
@@ -89,6 +91,7 @@ class MessageStream:
         self._acc = MessageAccumulator()
         self._pending = []
         self._pending_raw = []
+        self._failure = None
         self._reservation = await self._client._reserve(self._request)
         self._released = False
         try:
@@ -111,7 +114,7 @@ class MessageStream:
                 if isinstance(event, _CONTENT_EVENTS):
                     # What follows the first content event is handled as if it
                     # arrived later: an error there is raised, not retried.
-                    self._pending_raw = [e.data for e in events[i + 1 :]]
+                    self._pending_raw = events[i + 1 :]
                     return
 
     def _decode(self, data: bytes) -> StreamEvent:
@@ -120,6 +123,30 @@ class MessageStream:
             raise self._event_error(event)
         self._acc.feed(event)
         return event
+
+    def _decode_batch(self, sses: list[ServerSentEvent]) -> list[StreamEvent]:
+        """Decode and accumulate the events of one chunk (the hot loop).
+
+        An error (an ``error`` event, bad JSON) after some events is kept and
+        raised on the next call, so the events before it are delivered first.
+        """
+        out: list[StreamEvent] = []
+        append, feed, fast = out.append, self._acc.feed, _EVENT_DECODER.decode
+        try:
+            for sse in sses:
+                try:
+                    event: StreamEvent = fast(sse.data)
+                except msgspec.DecodeError:
+                    event = decode_event(sse.data)  # a type from the future, or a typed error
+                if event.__class__ is ErrorEvent:
+                    raise self._event_error(event)
+                feed(event)
+                append(event)
+        except APIError as exc:
+            if not out:
+                raise
+            self._failure = exc
+        return out
 
     def _event_error(self, event: ErrorEvent) -> APIStatusError:
         error_type = event.error.type
@@ -141,37 +168,64 @@ class MessageStream:
 
     # -- iteration ------------------------------------------------------------
 
+    async def _next_batch(self) -> list[StreamEvent]:
+        """The next events, in order; ``[]`` once the message is complete.
+
+        Every consumer (events, ``text_stream``, ``until_done``) pulls from
+        here, one chunk's worth at a time, so the accumulator sees each event
+        exactly once whoever reads it.
+        """
+        try:
+            if self._pending or self._pending_raw:
+                batch, self._pending = self._pending, []
+                raw, self._pending_raw = self._pending_raw, []
+                batch += self._decode_batch(raw)
+            else:
+                batch = await self._read_batch()
+            if self._acc.finished and self._resp is not None:
+                await self._finish(self._resp)
+            return batch
+        except BaseException as exc:
+            await self._fail(exc)
+            raise
+
+    async def _read_batch(self) -> list[StreamEvent]:
+        if self._failure is not None:
+            raise self._failure
+        if self._acc.finished:
+            return []
+        resp = self._resp
+        if resp is None:
+            raise self._truncated("because it was closed early")
+        feed, timeout = self._parser.feed, self._timeout
+        while True:
+            chunk = await _transport.read_chunk(resp, timeout)
+            if not chunk:
+                raise self._truncated("mid-message")
+            sses = feed(chunk)
+            if sses:
+                return self._decode_batch(sses)
+
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         if self._iterator is None:
             self._iterator = self._events()
         return self._iterator
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
-        try:
-            pending, self._pending = self._pending, []
-            for event in pending:
+        next_batch = self._next_batch
+        while True:
+            batch = await next_batch()
+            if not batch:
+                return
+            for event in batch:
                 yield event
-            raw, self._pending_raw = self._pending_raw, []
-            for data in raw:
-                yield self._decode(data)
-            resp = self._resp
-            assert resp is not None
-            acc, feed, decode = self._acc, self._parser.feed, self._decode
-            while not acc.finished:
-                chunk = await _transport.read_chunk(resp, self._timeout)
-                if not chunk:
-                    raise self._truncated("mid-message")
-                for sse in feed(chunk):
-                    yield decode(sse.data)
-            await self._finish(resp)
-        except BaseException as exc:
-            await self._fail(exc)
-            raise
 
     async def _fail(self, exc: BaseException) -> None:
-        """Release everything; errors from the stream (e.g. SSEError) get its request id."""
-        if isinstance(exc, APIError) and exc.request_id is None:
-            exc.request_id = self.request_id
+        """Release everything; remember API errors so later reads raise them again."""
+        if isinstance(exc, APIError):
+            if exc.request_id is None:
+                exc.request_id = self.request_id
+            self._failure = exc
         await self._release(complete=False)
 
     async def _finish(self, resp: aiohttp.ClientResponse) -> None:
@@ -210,15 +264,20 @@ class MessageStream:
         return self._texts()
 
     async def _texts(self) -> AsyncIterator[str]:
-        async for event in self:
-            if event.__class__ is ContentBlockDeltaEvent:
-                delta = event.delta
-                if delta.__class__ is TextDelta:
-                    yield delta.text
+        next_batch = self._next_batch
+        while True:
+            batch = await next_batch()
+            if not batch:
+                return
+            for event in batch:
+                if event.__class__ is ContentBlockDeltaEvent:
+                    delta = event.delta
+                    if delta.__class__ is TextDelta:
+                        yield delta.text
 
     async def until_done(self) -> None:
-        """Consume the rest of the stream."""
-        async for _ in self:
+        """Consume the rest of the stream (raising what it raises)."""
+        while await self._next_batch():
             pass
 
     async def get_final_message(self) -> Message:
@@ -235,10 +294,10 @@ class MessageStream:
 
     async def close(self) -> None:
         """Abandon the stream (idempotent): the response is closed, not reused."""
-        iterator, self._iterator = self._iterator, None
+        iterator = self._iterator
         if iterator is not None and hasattr(iterator, "aclose"):
             await iterator.aclose()
-        await self._release(complete=self._acc.finished)
+        await self._release(complete=False)
 
     async def __aenter__(self) -> MessageStream:
         return self
