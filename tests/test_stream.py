@@ -405,3 +405,43 @@ async def test_cancelling_the_consumer_closes_the_response(
         await task
     s = holder["stream"]
     assert s._released and s._resp is None
+
+
+async def test_a_failed_stream_never_yields_a_partial_message(
+    server: ScriptedServer, client: Client
+) -> None:
+    events = text_stream_events(["a", "b", "c"])[:5] + [_error_event("overloaded_error")]
+    server.queue(stream_events(events))
+    async with open_stream(client) as s:
+        with pytest.raises(OverloadedError):
+            async for _ in s:
+                pass
+        # Asking again raises again: never the truncated message.
+        with pytest.raises(OverloadedError):
+            await s.get_final_message()
+        with pytest.raises(OverloadedError):
+            await s.get_final_text()
+
+
+async def test_a_closed_stream_never_yields_a_partial_message(
+    server: ScriptedServer, client: Client
+) -> None:
+    server.queue(stream_events(text_stream_events(["a", "b", "c"]), delay=0.01))
+    async with open_stream(client) as s:
+        async for _ in s.text_stream:
+            break
+        await s.close()
+        with pytest.raises(APIConnectionError, match="closed early"):
+            await s.get_final_message()
+
+
+async def test_mixing_event_iteration_and_final_message(
+    server: ScriptedServer, client: Client
+) -> None:
+    server.queue(stream_events(text_stream_events(PIECES)))
+    async with open_stream(client) as s:
+        async for event in s:
+            if isinstance(event, ContentBlockDeltaEvent):
+                break
+        message = await s.get_final_message()
+    assert message.content == [TextBlock(text="".join(PIECES))]
