@@ -42,9 +42,12 @@ from ._models import (
     ModelInfo,
     ModelList,
     Usage,
+    decode_count,
     decode_error_body,
+    decode_message,
+    decode_model,
+    decode_model_list,
 )
-from ._models import decode_count, decode_message, decode_model, decode_model_list
 from ._ratelimit import (
     RateLimitState,
     estimate_input_tokens,
@@ -452,7 +455,9 @@ class Messages:
         body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
         if stream:
             body["stream"] = True
-            req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
+            req = self._request(
+                body, betas=betas, extra_headers=extra_headers, extra_body=extra_body
+            )
             return await MessageStream.open(self._client, req, self._client.timeout.merge(timeout))
         req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
         return await self._client._call(req, timeout, _decode_message)

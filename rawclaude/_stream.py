@@ -74,7 +74,9 @@ class MessageStream:
         self.request_id: str | None = None
 
     @classmethod
-    async def open(cls, client: Client, request: PreparedRequest, timeout: Timeout) -> MessageStream:
+    async def open(
+        cls, client: Client, request: PreparedRequest, timeout: Timeout
+    ) -> MessageStream:
         """Connect and read up to the first content event, retrying as the policy allows."""
         stream = cls(client, request, timeout)
         await client._retrying(stream._attempt)

@@ -341,7 +341,7 @@ async def test_per_client_timeout(server: ScriptedServer) -> None:
     async with Client(
         SECRET, base_url=server.base_url, max_retries=0, timeout=Timeout(total=0.2)
     ) as client:
-        with pytest.raises(APITimeoutError, match="total=0.2"):
+        with pytest.raises(APITimeoutError, match=r"total=0\.2"):
             await create(client)
 
 

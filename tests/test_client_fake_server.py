@@ -177,12 +177,12 @@ async def test_hang_hits_total_timeout(server: FakeServer, client: Client) -> No
         await create(client, timeout=0.2)
 
 
-async def test_rate_limit_headers_reach_state_and_limiter(server: FakeServer) -> None:
-    async with FakeServer(ratelimit=RateLimit(requests=100, output_tokens=5000)) as srv:
-        async with Client("k", base_url=srv.base_url) as c:
-            await c.messages.create(model="m", max_tokens=5, messages=MSG)
-            await c.messages.create(model="m", max_tokens=5, messages=MSG)
-            state = c.rate_limit_state
+async def test_rate_limit_headers_reach_the_client_state() -> None:
+    limits = RateLimit(requests=100, output_tokens=5000)
+    async with FakeServer(ratelimit=limits) as srv, Client("k", base_url=srv.base_url) as c:
+        await c.messages.create(model="m", max_tokens=5, messages=MSG)
+        await c.messages.create(model="m", max_tokens=5, messages=MSG)
+        state = c.rate_limit_state
     assert state is not None
     assert state.requests.limit == 100 and state.requests.remaining == 98
     assert state.output_tokens.limit == 5000

@@ -9,8 +9,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from scripted_server import ScriptedServer, error, message_json, ok, start, stream_events
-from scripted_server import text_stream_events
+from scripted_server import (
+    ScriptedServer,
+    error,
+    message_json,
+    ok,
+    start,
+    stream_events,
+    text_stream_events,
+)
 
 from rawclaude import Client, RateLimiter, RateLimitError
 from rawclaude._retry import RetryPolicy
@@ -105,9 +112,9 @@ async def test_unused_output_tokens_are_refunded(server: ScriptedServer) -> None
 async def test_stream_usage_is_refunded(server: ScriptedServer) -> None:
     limiter = RateLimiter(output_tokens_per_minute=1000)
     server.queue(stream_events(text_stream_events(["x", "y"], output_tokens=2)))
-    async with Client("k", base_url=server.base_url, limiter=limiter) as client:
-        async with client.messages.stream(model="m", max_tokens=600, messages=MSG) as s:
-            await s.get_final_message()
+    client = Client("k", base_url=server.base_url, limiter=limiter)
+    async with client, client.messages.stream(model="m", max_tokens=600, messages=MSG) as s:
+        await s.get_final_message()
     assert limiter.buckets["output_tokens"].tokens == pytest.approx(998, abs=5)
 
 

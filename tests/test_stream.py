@@ -79,9 +79,7 @@ def chunked(data: bytes, sizes: list[int]) -> list[bytes]:
 # -- the happy paths ----------------------------------------------------------------------
 
 
-async def test_events_text_stream_and_final_message(
-    server: ScriptedServer, client: Client
-) -> None:
+async def test_events_text_stream_and_final_message(server: ScriptedServer, client: Client) -> None:
     server.queue(stream_events(text_stream_events(PIECES), request_id="req_s1"))
     async with open_stream(client) as s:
         assert s.request_id == "req_s1"
@@ -169,7 +167,11 @@ async def test_tool_use_input_split_inside_escapes(server: ScriptedServer, clien
             "content_block": {"type": "tool_use", "id": "toolu_2", "name": "noargs", "input": {}},
         },
         {"type": "content_block_stop", "index": 1},
-        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use"},
+            "usage": {"output_tokens": 9},
+        },
         {"type": "message_stop"},
     ]
     server.queue(stream_events(events))
@@ -197,15 +199,39 @@ async def test_thinking_signature_and_citations(server: ScriptedServer, client: 
             "index": 0,
             "content_block": {"type": "thinking", "thinking": "", "signature": ""},
         },
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me "}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "think."}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig=="}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "Let me "},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "think."},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": "sig=="},
+        },
         {"type": "content_block_stop", "index": 0},
         {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "citations_delta", "citation": citation}},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Blue."}},
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "citations_delta", "citation": citation},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "text_delta", "text": "Blue."},
+        },
         {"type": "content_block_stop", "index": 1},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 5},
+        },
         {"type": "message_stop"},
     ]
     server.queue(stream_events(events))
@@ -228,7 +254,7 @@ def _error_event(kind: str) -> dict[str, Any]:
 async def test_error_event_after_content_raises_typed_and_is_not_retried(
     server: ScriptedServer, client: Client
 ) -> None:
-    events = text_stream_events(["a", "b", "c"])[:5] + [_error_event("overloaded_error")]
+    events = [*text_stream_events(["a", "b", "c"])[:5], _error_event("overloaded_error")]
     server.queue(stream_events(events, request_id="req_e"))
     got: list[str] = []
     async with open_stream(client) as s:
@@ -243,7 +269,11 @@ async def test_error_event_after_content_raises_typed_and_is_not_retried(
 
 @pytest.mark.parametrize(
     ("kind", "cls"),
-    [("overloaded_error", OverloadedError), ("rate_limit_error", RateLimitError), ("api_error", InternalServerError)],
+    [
+        ("overloaded_error", OverloadedError),
+        ("rate_limit_error", RateLimitError),
+        ("api_error", InternalServerError),
+    ],
 )
 async def test_retryable_error_event_before_content_is_retried_invisibly(
     server: ScriptedServer, client: Client, kind: str, cls: type[Exception]
@@ -338,7 +368,7 @@ async def test_bad_json_in_data_is_typed_and_carries_the_bytes(
     server: ScriptedServer, client: Client
 ) -> None:
     events = text_stream_events(["a"])
-    bad = b"event: content_block_delta\ndata: {\"type\": \"content_block_delta\", oops\n\n"
+    bad = b'event: content_block_delta\ndata: {"type": "content_block_delta", oops\n\n'
     chunks = [sse(e) for e in events[:4]] + [bad]
     server.queue(stream(chunks, request_id="req_bad"))
     async with open_stream(client) as s:
@@ -410,7 +440,7 @@ async def test_cancelling_the_consumer_closes_the_response(
 async def test_a_failed_stream_never_yields_a_partial_message(
     server: ScriptedServer, client: Client
 ) -> None:
-    events = text_stream_events(["a", "b", "c"])[:5] + [_error_event("overloaded_error")]
+    events = [*text_stream_events(["a", "b", "c"])[:5], _error_event("overloaded_error")]
     server.queue(stream_events(events))
     async with open_stream(client) as s:
         with pytest.raises(OverloadedError):
