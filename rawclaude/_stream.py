@@ -213,12 +213,13 @@ class MessageStream:
             self._iterator = self._events()
         return self._iterator
 
-    async def _events(self) -> AsyncIterator[StreamEvent]:
+    async def _batches(self) -> AsyncIterator[list[StreamEvent]]:
         next_batch = self._next_batch
-        while True:
-            batch = await next_batch()
-            if not batch:
-                return
+        while batch := await next_batch():
+            yield batch
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        async for batch in self._batches():
             for event in batch:
                 yield event
 
@@ -266,11 +267,7 @@ class MessageStream:
         return self._texts()
 
     async def _texts(self) -> AsyncIterator[str]:
-        next_batch = self._next_batch
-        while True:
-            batch = await next_batch()
-            if not batch:
-                return
+        async for batch in self._batches():
             for event in batch:
                 if event.__class__ is ContentBlockDeltaEvent:
                     delta = event.delta

@@ -5,12 +5,11 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import msgspec
 import pytest
-from scripted_server import ScriptedServer, error, hang, message_json, ok, start
+from scripted_server import ScriptedServer, error, hang, message_json, ok
 
 import rawclaude
 from rawclaude import (
@@ -34,14 +33,6 @@ from rawclaude._retry import RetryPolicy
 
 SECRET = "sk-ant-secret-DO-NOT-LEAK-1234"
 MSG = [{"role": "user", "content": "Hello"}]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    srv = ScriptedServer()
-    runner = await start(srv)
-    yield srv
-    await runner.cleanup()
 
 
 @pytest.fixture(autouse=True)

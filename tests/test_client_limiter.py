@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from scripted_server import (
     error,
     message_json,
     ok,
-    start,
     stream_events,
     text_stream_events,
 )
@@ -23,14 +21,6 @@ from rawclaude import Client, RateLimiter, RateLimitError
 from rawclaude._retry import RetryPolicy
 
 MSG = [{"role": "user", "content": "Hello"}]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    srv = ScriptedServer()
-    runner = await start(srv)
-    yield srv
-    await runner.cleanup()
 
 
 class InFlight:

@@ -15,7 +15,6 @@ from scripted_server import (
     error,
     message_json,
     sse,
-    start,
     stream,
     stream_events,
     text_stream_events,
@@ -44,14 +43,6 @@ from rawclaude._retry import RetryPolicy
 
 MSG = [{"role": "user", "content": "Hello"}]
 PIECES = ["Hé", "llo, ", "wörld ", "— ", "日本語 ", "🙂!"]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    srv = ScriptedServer()
-    runner = await start(srv)
-    yield srv
-    await runner.cleanup()
 
 
 @pytest.fixture
