@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._client import Client
 from ._exceptions import (
+    AnthropicError,
     APIConnectionError,
     APIError,
     APIResponseValidationError,
@@ -19,15 +20,20 @@ from ._exceptions import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    ConflictError,
+    GatewayTimeoutError,
     InternalServerError,
     NotFoundError,
     OverloadedError,
+    PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
     RateLimiterUnavailableError,
     RawClaudeError,
     RequestTooLargeError,
+    ServiceUnavailableError,
     SSEError,
+    UnprocessableEntityError,
     UnsupportedParameterError,
 )
 from ._headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
@@ -75,6 +81,12 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "OverloadedError",
+    "AnthropicError",
+    "PaymentRequiredError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "ServiceUnavailableError",
+    "GatewayTimeoutError",
 ]
 
 

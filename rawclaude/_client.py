@@ -20,12 +20,13 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode
 
 import aiohttp
 import msgspec
+import orjson
 
 from . import _transport
 from ._exceptions import (
@@ -33,9 +34,17 @@ from ._exceptions import (
     APIError,
     APIStatusError,
     ConfigurationError,
+    RateLimitError,
     status_error_class,
 )
-from ._headers import DEFAULT_API_VERSION, build_headers, check_api_version, check_params
+from ._headers import (
+    DEFAULT_API_VERSION,
+    build_headers,
+    check_api_version,
+    check_credential,
+    check_params,
+    with_call_headers,
+)
 from ._models import (
     Message,
     MessageTokensCount,
@@ -49,6 +58,7 @@ from ._models import (
     decode_model_list,
 )
 from ._ratelimit import (
+    NOTHING_USED,
     RateLimitState,
     estimate_input_tokens,
     parse_rate_limit_headers,
@@ -78,8 +88,10 @@ class PreparedRequest:
     method: str
     path: str
     url: str
-    headers: Mapping[str, str]
-    body: bytes | None
+    # Not in the repr: the headers hold the credential (and tracebacks that
+    # show locals would print it), the body may be megabytes.
+    headers: Mapping[str, str] = field(repr=False)
+    body: bytes | None = field(repr=False)
     #: What the limiter reserves: estimated input tokens and ``max_tokens``.
     input_tokens: int = 0
     output_tokens: int = 0
@@ -109,10 +121,12 @@ class Client:
         max_retry_wait: float = 60.0,
         max_connections: int = 256,
     ) -> None:
-        self._api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
-        self._auth_token = (
-            auth_token if auth_token is not None else os.environ.get("ANTHROPIC_AUTH_TOKEN")
-        )
+        if api_key is None:
+            api_key = os.environ.get("ANTHROPIC_API_KEY")
+        if auth_token is None:
+            auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN")
+        self._api_key = check_credential("api_key (ANTHROPIC_API_KEY)", api_key)
+        self._auth_token = check_credential("auth_token (ANTHROPIC_AUTH_TOKEN)", auth_token)
         url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = url.rstrip("/")
         self.api_version = check_api_version(api_version)
@@ -178,24 +192,7 @@ class Client:
             )
         if not betas and not extra_headers:
             return self._base_headers
-        headers = dict(self._base_headers)
-        headers.update(
-            build_headers(
-                api_key=None,
-                auth_token=None,
-                api_version=headers["anthropic-version"],
-                default_headers=None,
-                betas=betas,
-                extra_headers=None,
-            )
-        )
-        if extra_headers:
-            for name, value in extra_headers.items():
-                if value == "":
-                    headers.pop(name.lower(), None)
-                else:
-                    headers[name.lower()] = value
-        return headers
+        return with_call_headers(self._base_headers, betas, extra_headers)
 
     def _prepare(
         self,
@@ -262,25 +259,41 @@ class Client:
             self.limiter.observe(status, state)
 
     async def _reserve(self, req: PreparedRequest) -> Reservation | None:
-        if not req.limited or self.limiter is None:
+        limiter = self.limiter
+        if not req.limited or limiter is None:
             return None
-        return await self.limiter.reserve(
-            input_tokens=req.input_tokens, output_tokens=req.output_tokens
-        )
+        paused = limiter.paused_for
+        if paused > self.retry_policy.max_retry_wait:
+            # A 429 paused every caller for longer than we sleep silently:
+            # the same rule as for the request that got the 429.
+            raise RateLimitError(
+                f"the rate limiter is paused by a 429 for {paused:.3g}s more, longer "
+                f"than max_retry_wait={self.retry_policy.max_retry_wait:g}s",
+                status_code=429,
+                error_type="rate_limit_error",
+                retry_after=paused,
+                # So the retry policy sees the same too-long wait and stops.
+                headers={"retry-after": f"{paused:.3f}"},
+            )
+        return await limiter.reserve(input_tokens=req.input_tokens, output_tokens=req.output_tokens)
 
     async def _attempt(
         self, req: PreparedRequest, timeout: Timeout, decode: Callable[[bytes, str | None], T]
     ) -> T:
         reservation = await self._reserve(req)
-        result: T | None = None
+        used: dict[str, int | None] = {}
         try:
             resp = await self._open(req, timeout, stream=False)
             request_id = resp.headers.get("request-id")
             result = decode(await _transport.read_body(resp, timeout), request_id)
+            used = _usage_of(result)
             return result
+        except APIStatusError:
+            used = NOTHING_USED  # an error status: the API generated nothing
+            raise
         finally:
             if reservation is not None:
-                await reservation.release(**_usage_of(result))
+                await reservation.release(**used)
 
     async def _retrying(self, run: Callable[[], Awaitable[T]]) -> T:
         """Run ``run`` until it succeeds or the retry policy says stop."""
@@ -324,7 +337,7 @@ class Client:
         timeout: Timeout | float | None,
         decode: Callable[[bytes, str | None], T],
     ) -> T:
-        effective = self.timeout.merge(timeout)
+        effective = self.timeout.merge(timeout, stream=False)
         return await self._retrying(lambda: self._attempt(req, effective, decode))
 
 
@@ -349,7 +362,7 @@ def _status_error(
     if parsed is not None:
         message = parsed.error.message
         error_type: str | None = parsed.error.type
-        body: Any = msgspec.to_builtins(parsed)
+        body: Any = orjson.loads(data)  # all of it, fields we do not model included
         request_id = request_id or parsed.request_id
     else:
         snippet = data[:300].decode("utf-8", "replace").strip()
@@ -458,7 +471,9 @@ class Messages:
             req = self._request(
                 body, betas=betas, extra_headers=extra_headers, extra_body=extra_body
             )
-            return await MessageStream.open(self._client, req, self._client.timeout.merge(timeout))
+            return await MessageStream.open(
+                self._client, req, self._client.timeout.merge(timeout, stream=True)
+            )
         req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
         return await self._client._call(req, timeout, _decode_message)
 
@@ -478,7 +493,9 @@ class Messages:
         body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
         body["stream"] = True
         req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
-        return MessageStreamManager(self._client, req, self._client.timeout.merge(timeout))
+        return MessageStreamManager(
+            self._client, req, self._client.timeout.merge(timeout, stream=True)
+        )
 
     async def count_tokens(
         self,

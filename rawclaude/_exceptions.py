@@ -19,12 +19,19 @@
             │                           or an ``error`` event inside a 200 stream)
             ├── BadRequestError             400 invalid_request_error
             ├── AuthenticationError         401 authentication_error
+            ├── PaymentRequiredError        402 billing_error
             ├── PermissionDeniedError       403 permission_error
             ├── NotFoundError               404 not_found_error
+            ├── ConflictError               409
             ├── RequestTooLargeError        413 request_too_large
+            ├── UnprocessableEntityError    422
             ├── RateLimitError              429 rate_limit_error
-            ├── InternalServerError         other 5xx, api_error
-            └── OverloadedError             529 overloaded_error
+            └── InternalServerError         other 5xx, api_error
+                ├── ServiceUnavailableError 503
+                ├── GatewayTimeoutError     504 timeout_error
+                └── OverloadedError         529 overloaded_error
+
+``AnthropicError`` is an alias of ``RawClaudeError`` (the SDK's root name).
 
 The class names below ``APIError`` are those of the official SDK, so that moving
 over is an import change. Messages never contain credentials: the client never
@@ -55,6 +62,12 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "OverloadedError",
+    "PaymentRequiredError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "ServiceUnavailableError",
+    "GatewayTimeoutError",
+    "AnthropicError",
     "status_error_class",
     "error_class_for_type",
 ]
@@ -218,25 +231,53 @@ class RequestTooLargeError(APIStatusError):
     """413: the request body is over the API's size limit."""
 
 
+class PaymentRequiredError(APIStatusError):
+    """402: a billing problem (billing_error)."""
+
+
+class ConflictError(APIStatusError):
+    """409: a conflict (retried by default, as the API docs advise)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but could not be processed."""
+
+
 class RateLimitError(APIStatusError):
     """429: a rate limit was hit."""
 
 
 class InternalServerError(APIStatusError):
-    """5xx (other than 529): an error on the API's side."""
+    """5xx (other than those below): an error on the API's side."""
+
+
+class ServiceUnavailableError(InternalServerError):
+    """503: the service is unavailable."""
+
+
+class GatewayTimeoutError(InternalServerError):
+    """504: the request timed out on the API's side (timeout_error)."""
 
 
 class OverloadedError(InternalServerError):
     """529: the API is temporarily overloaded."""
 
 
+#: The official SDK's name for the root of its error tree.
+AnthropicError = RawClaudeError
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    402: PaymentRequiredError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     413: RequestTooLargeError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
+    503: ServiceUnavailableError,
+    504: GatewayTimeoutError,
     529: OverloadedError,
 }
 

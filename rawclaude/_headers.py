@@ -30,6 +30,8 @@ __all__ = [
     "build_headers",
     "check_params",
     "check_api_version",
+    "check_credential",
+    "with_call_headers",
 ]
 
 LEGACY_API_VERSION = "2023-06-01"
@@ -118,13 +120,7 @@ def build_headers(
         headers["authorization"] = f"Bearer {auth_token}"
     if default_headers:
         _merge(headers, default_headers)
-    if betas:
-        beta_list = [betas] if isinstance(betas, str) else list(betas)
-        if beta_list:
-            headers["anthropic-beta"] = ",".join(beta_list)
-    if extra_headers:
-        _merge(headers, extra_headers)
-    return headers
+    return with_call_headers(headers, betas, extra_headers)
 
 
 def _merge(into: dict[str, str], overrides: Mapping[str, str]) -> None:
@@ -134,3 +130,33 @@ def _merge(into: dict[str, str], overrides: Mapping[str, str]) -> None:
             into.pop(key, None)
         else:
             into[key] = value
+
+
+def with_call_headers(
+    base: Mapping[str, str],
+    betas: Iterable[str] | None,
+    extra_headers: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The client's headers plus one call's betas and extra headers (which win)."""
+    headers = dict(base)
+    if betas:
+        beta_list = [betas] if isinstance(betas, str) else list(betas)
+        if beta_list:
+            headers["anthropic-beta"] = ",".join(beta_list)
+    if extra_headers:
+        _merge(headers, extra_headers)
+    return headers
+
+
+def check_credential(name: str, value: str | None) -> str | None:
+    """Refuse a credential that cannot travel in a header (never echoing it)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
+    if value != value.strip() or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        raise ConfigurationError(
+            f"{name} contains whitespace or control characters (a trailing newline from "
+            f"a file or secret store?); strip it before passing it in."
+        )
+    return value

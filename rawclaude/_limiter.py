@@ -429,6 +429,11 @@ class RateLimiter:
         return self._in_flight
 
     @property
+    def paused_for(self) -> float:
+        """Seconds until a 429 pause ends (0.0 when not paused)."""
+        return max(0.0, self._paused_until - _loop_time())
+
+    @property
     def buckets(self) -> dict[str, Bucket]:
         named = {
             "requests": self._requests,

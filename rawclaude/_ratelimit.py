@@ -31,6 +31,7 @@ import msgspec
 from ._models import Usage
 
 __all__ = [
+    "NOTHING_USED",
     "usage_for_limiter",
     "RateLimitWindow",
     "RateLimitState",
@@ -214,6 +215,10 @@ def estimate_input_tokens(body: bytes) -> int:
     example from the count-tokens endpoint) when sending large attachments.
     """
     return -(-len(body) // BYTES_PER_TOKEN_ESTIMATE)
+
+
+#: What a failed attempt used: an error status means nothing was generated.
+NOTHING_USED: dict[str, int | None] = {"output_tokens_used": 0, "input_tokens_used": 0}
 
 
 def usage_for_limiter(usage: Usage | None) -> dict[str, int | None]:

@@ -17,10 +17,12 @@ not read to its end is closed, not returned half-read to the pool.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import orjson
 
 from . import _transport
 from ._accumulate import MessageAccumulator
@@ -36,7 +38,7 @@ from ._events import (
 )
 from ._exceptions import APIConnectionError, APIError, APIStatusError, error_class_for_type
 from ._models import Message, TextBlock
-from ._ratelimit import usage_for_limiter
+from ._ratelimit import NOTHING_USED, usage_for_limiter
 from ._sse import ServerSentEvent, SSEParser
 from ._transport import Timeout
 
@@ -51,6 +53,8 @@ __all__ = ["MessageStream", "MessageStreamManager"]
 _CONTENT_EVENTS = (ContentBlockDeltaEvent, MessageDeltaEvent, MessageStopEvent)
 #: Bytes we read past ``message_stop`` to return a connection to the pool warm.
 _DRAIN_LIMIT = 64 * 1024
+#: ... and how long we wait for the end of the body after ``message_stop``.
+_DRAIN_TIMEOUT = 0.25
 
 
 class MessageStream:
@@ -94,6 +98,7 @@ class MessageStream:
         self._pending = []
         self._pending_raw = []
         self._failure = None
+        self.request_id = None
         self._reservation = await self._client._reserve(self._request)
         self._released = False
         try:
@@ -122,7 +127,7 @@ class MessageStream:
     def _decode(self, data: bytes) -> StreamEvent:
         event = decode_event(data)
         if event.__class__ is ErrorEvent:
-            raise self._event_error(event)
+            raise self._event_error(event, data)
         self._acc.feed(event)
         return event
 
@@ -141,7 +146,7 @@ class MessageStream:
                 except msgspec.DecodeError:
                     event = decode_event(sse.data)  # a type from the future, or a typed error
                 if event.__class__ is ErrorEvent:
-                    raise self._event_error(event)
+                    raise self._event_error(event, sse.data)
                 feed(event)
                 append(event)
         except APIError as exc:
@@ -150,15 +155,15 @@ class MessageStream:
             self._failure = exc
         return out
 
-    def _event_error(self, event: ErrorEvent) -> APIStatusError:
+    def _event_error(self, event: ErrorEvent, data: bytes) -> APIStatusError:
         error_type = event.error.type
         cls, status = error_class_for_type(error_type)
         return cls(
             event.error.message,
             status_code=status,
-            request_id=self.request_id,
+            request_id=self.request_id or event.request_id,
             error_type=error_type,
-            body=msgspec.to_builtins(event),
+            body=orjson.loads(data),  # all of it, fields we do not model included
             in_stream=True,
         )
 
@@ -181,10 +186,15 @@ class MessageStream:
             if self._pending or self._pending_raw:
                 batch, self._pending = self._pending, []
                 raw, self._pending_raw = self._pending_raw, []
-                batch += self._decode_batch(raw)
-            else:
-                batch = await self._read_batch()
-            if self._acc.finished and self._resp is not None:
+                try:
+                    batch += self._decode_batch(raw)
+                except APIError as exc:  # after delivered-to-be events: raise it next
+                    self._failure = exc
+                return batch
+            batch = await self._read_batch()
+            if not batch and self._resp is not None:
+                # Complete: the batch with message_stop went out already; now
+                # give the connection back (never delaying those events).
                 await self._finish(self._resp)
             return batch
         except BaseException as exc:
@@ -219,34 +229,54 @@ class MessageStream:
             yield batch
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
-        async for batch in self._batches():
-            for event in batch:
-                yield event
+        try:
+            async for batch in self._batches():
+                for event in batch:
+                    yield event
+        finally:
+            # Runs on close() and also when an abandoned stream is garbage
+            # collected (asyncio finalizes async generators): the response
+            # and the limiter slot are given back even if nobody closed it.
+            await self._release(complete=False)
 
     async def _fail(self, exc: BaseException) -> None:
         """Release everything; remember API errors so later reads raise them again."""
+        used = None
         if isinstance(exc, APIError):
             if exc.request_id is None:
                 exc.request_id = self.request_id
             self._failure = exc
-        await self._release(complete=False)
+            if isinstance(exc, APIStatusError) and not exc.in_stream:
+                used = NOTHING_USED  # an error status: the API generated nothing
+        await self._release(complete=False, used=used)
 
     async def _finish(self, resp: aiohttp.ClientResponse) -> None:
-        """Read the little left after ``message_stop`` so the connection can be reused."""
-        drained = 0
+        """Read the little left after ``message_stop`` so the connection can be reused.
+
+        Bounded in bytes and in time: a peer that holds the end of the body
+        gets its connection closed instead of delaying the caller.
+        """
         try:
-            while drained <= _DRAIN_LIMIT:
-                rest = await _transport.read_chunk(resp, self._timeout)
-                if not rest:
-                    break
-                drained += len(rest)
-            else:
-                resp.close()
-        except APIError:
+            await asyncio.wait_for(self._drain(resp), _DRAIN_TIMEOUT)
+        except (APIError, asyncio.TimeoutError):
             resp.close()
         await self._release(complete=True)
 
-    async def _release(self, *, complete: bool) -> None:
+    async def _drain(self, resp: aiohttp.ClientResponse) -> None:
+        drained = 0
+        while drained <= _DRAIN_LIMIT:
+            rest = await _transport.read_chunk(resp, self._timeout)
+            if not rest:
+                return
+            drained += len(rest)
+        resp.close()
+
+    async def _release(self, *, complete: bool, used: dict[str, int | None] | None = None) -> None:
+        """Give back the response and the limiter slot, once.
+
+        ``used`` overrides what the limiter is told was used; by default the
+        final usage when complete, else unknown (nothing refunded).
+        """
         if self._released:
             return
         self._released = True
@@ -258,8 +288,9 @@ class MessageStream:
                 resp.close()
         reservation, self._reservation = self._reservation, None
         if reservation is not None:
-            usage = self._acc.usage() if complete else None
-            await reservation.release(**usage_for_limiter(usage))
+            if used is None:
+                used = usage_for_limiter(self._acc.usage() if complete else None)
+            await reservation.release(**used)
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
@@ -287,9 +318,21 @@ class MessageStream:
         return message
 
     async def get_final_text(self) -> str:
-        """The text of all text blocks of the final message, joined."""
+        """The text of all text blocks of the final message, joined.
+
+        Raises ``RuntimeError`` when the message has no text block (as the
+        official SDK does), rather than returning an empty string.
+        """
         message = await self.get_final_message()
-        return "".join(b.text for b in message.content if isinstance(b, TextBlock))
+        texts = [b.text for b in message.content if isinstance(b, TextBlock)]
+        if not texts:
+            raise RuntimeError("the message has no text content block")
+        return "".join(texts)
+
+    @property
+    def current_message_snapshot(self) -> Message:
+        """The message as accumulated so far (open blocks with their text so far)."""
+        return self._acc.message()
 
     async def close(self) -> None:
         """Abandon the stream (idempotent): the response is closed, not reused."""

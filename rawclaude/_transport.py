@@ -18,7 +18,7 @@ from typing import NoReturn
 
 import aiohttp
 
-from ._exceptions import APIConnectionError, APITimeoutError
+from ._exceptions import APIConnectionError, APITimeoutError, ConfigurationError
 
 __all__ = [
     "Timeout",
@@ -45,13 +45,29 @@ class Timeout:
     total: float | None = 600.0
     stream_idle: float | None = 60.0
 
-    def merge(self, override: Timeout | float | None) -> Timeout:
-        """This timeout overridden by a per-call value (a float sets ``total``)."""
+    def __post_init__(self) -> None:
+        # aiohttp reads 0 as "no timeout": refuse it rather than hang silently.
+        for name in ("connect", "total", "stream_idle"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ConfigurationError(
+                    f"Timeout.{name} must be a positive number of seconds or None "
+                    f"(no timeout), got {value!r}"
+                )
+
+    def merge(self, override: Timeout | float | None, *, stream: bool) -> Timeout:
+        """This (the client's) timeout overridden by a per-call value.
+
+        A ``Timeout`` replaces it whole. A number sets the timeout that bounds
+        the call: ``total`` for a non-streaming call, ``stream_idle`` for a
+        stream (a stream has no total: it may rightly run for many minutes).
+        """
         if override is None:
             return self
         if isinstance(override, Timeout):
             return override
-        return replace(self, total=float(override))
+        seconds = _positive_seconds(override)
+        return replace(self, stream_idle=seconds) if stream else replace(self, total=seconds)
 
     def for_request(self, *, stream: bool) -> aiohttp.ClientTimeout:
         if stream:
@@ -61,20 +77,22 @@ class Timeout:
             )
         return aiohttp.ClientTimeout(total=self.total, sock_connect=self.connect)
 
-    def describe(self, *, stream: bool) -> str:
-        if stream:
-            return f"connect={self.connect}s, stream_idle={self.stream_idle}s"
-        return f"connect={self.connect}s, total={self.total}s"
+
+def _positive_seconds(value: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ConfigurationError(
+        f"timeout must be a positive number of seconds or a rawclaude.Timeout, got {value!r}"
+    )
 
 
 def coerce_timeout(value: Timeout | float | None) -> Timeout:
+    """The client's ``timeout=`` argument: a Timeout, or seconds for ``total``."""
     if value is None:
         return Timeout()
     if isinstance(value, Timeout):
         return value
-    if isinstance(value, (int, float)) and value > 0:
-        return Timeout(total=float(value))
-    raise ValueError(f"timeout must be a positive number of seconds or a Timeout, got {value!r}")
+    return Timeout(total=_positive_seconds(value))
 
 
 def new_session(max_connections: int) -> aiohttp.ClientSession:
@@ -88,10 +106,28 @@ def new_session(max_connections: int) -> aiohttp.ClientSession:
     )
 
 
-def raise_connection_error(exc: BaseException, context: str) -> NoReturn:
+# aiohttp >= 3.10 says which timeout fired; older versions raise the bases.
+_CONNECT_TIMEOUT: type[BaseException] = getattr(
+    aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError
+)
+_READ_TIMEOUT: type[BaseException] = getattr(
+    aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError
+)
+
+
+def _which_timeout(exc: BaseException, timeout: Timeout, *, stream: bool) -> str:
+    if isinstance(exc, _CONNECT_TIMEOUT) and _CONNECT_TIMEOUT is not _READ_TIMEOUT:
+        return f"connect timeout of {timeout.connect}s"
+    if stream:
+        return f"no data for stream_idle={timeout.stream_idle}s"
+    return f"total timeout of {timeout.total}s"
+
+
+def raise_connection_error(exc: BaseException, timeout: Timeout, *, stream: bool) -> NoReturn:
     """Translate an aiohttp / OS / timeout exception into our tree, chained."""
     if isinstance(exc, asyncio.TimeoutError):
-        raise APITimeoutError(f"Request timed out ({context}).") from exc
+        what = _which_timeout(exc, timeout, stream=stream)
+        raise APITimeoutError(f"Request timed out ({what}).") from exc
     name = type(exc).__name__
     detail = str(exc) or name
     raise APIConnectionError(f"Connection error: {name}: {detail}") from exc
@@ -123,9 +159,12 @@ async def send(
             data=body,
             timeout=timeout.for_request(stream=stream),
             allow_redirects=False,
+            # A user's session may set raise_for_status; we read every status
+            # ourselves (and aiohttp's error would carry the request headers).
+            raise_for_status=False,
         )
     except _TRANSPORT_ERRORS as exc:
-        raise_connection_error(exc, timeout.describe(stream=stream))
+        raise_connection_error(exc, timeout, stream=stream)
 
 
 async def read_body(resp: aiohttp.ClientResponse, timeout: Timeout) -> bytes:
@@ -134,7 +173,7 @@ async def read_body(resp: aiohttp.ClientResponse, timeout: Timeout) -> bytes:
         return await resp.read()
     except _TRANSPORT_ERRORS as exc:
         resp.close()
-        raise_connection_error(exc, timeout.describe(stream=False))
+        raise_connection_error(exc, timeout, stream=False)
     finally:
         resp.release()
 
@@ -144,4 +183,4 @@ async def read_chunk(resp: aiohttp.ClientResponse, timeout: Timeout) -> bytes:
     try:
         return await resp.content.readany()
     except _TRANSPORT_ERRORS as exc:
-        raise_connection_error(exc, timeout.describe(stream=True))
+        raise_connection_error(exc, timeout, stream=True)

@@ -20,13 +20,18 @@ from rawclaude import (
     BadRequestError,
     Client,
     ConfigurationError,
+    ConflictError,
+    GatewayTimeoutError,
     InternalServerError,
     NotFoundError,
     OverloadedError,
+    PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
     RequestTooLargeError,
+    ServiceUnavailableError,
     Timeout,
+    UnprocessableEntityError,
     UnsupportedParameterError,
 )
 from rawclaude._retry import RetryPolicy
@@ -198,8 +203,13 @@ async def test_request_id_of_a_success_is_reachable(server: ScriptedServer) -> N
         (413, "request_too_large", RequestTooLargeError),
         (429, "rate_limit_error", RateLimitError),
         (500, "api_error", InternalServerError),
-        (503, "api_error", InternalServerError),
+        (502, "api_error", InternalServerError),
+        (503, "api_error", ServiceUnavailableError),
+        (504, "timeout_error", GatewayTimeoutError),
         (529, "overloaded_error", OverloadedError),
+        (402, "billing_error", PaymentRequiredError),
+        (409, "conflict", ConflictError),
+        (422, "unprocessable", UnprocessableEntityError),
         (418, "teapot_error", APIStatusError),
     ],
 )
@@ -332,7 +342,7 @@ async def test_per_client_timeout(server: ScriptedServer) -> None:
     async with Client(
         SECRET, base_url=server.base_url, max_retries=0, timeout=Timeout(total=0.2)
     ) as client:
-        with pytest.raises(APITimeoutError, match=r"total=0\.2"):
+        with pytest.raises(APITimeoutError, match=r"total timeout of 0\.2s"):
             await create(client)
 
 
