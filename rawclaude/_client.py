@@ -1,4 +1,5 @@
-"""The Client and its resources (``client.messages``, ``client.models``).
+"""The Client: configuration, the session, and the send path its resources
+(``client.messages``, ``client.models`` in ``_resources.py``) share.
 
 The send path is a chain of small methods, one concern each (after httpx's
 ``send`` chain):
@@ -21,10 +22,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 import msgspec
 import orjson
 
@@ -42,21 +41,9 @@ from ._headers import (
     build_headers,
     check_api_version,
     check_credential,
-    check_params,
     with_call_headers,
 )
-from ._models import (
-    Message,
-    MessageTokensCount,
-    ModelInfo,
-    ModelList,
-    Usage,
-    decode_count,
-    decode_error_body,
-    decode_message,
-    decode_model,
-    decode_model_list,
-)
+from ._models import Usage, decode_error_body
 from ._ratelimit import (
     NOTHING_USED,
     RateLimitState,
@@ -64,11 +51,13 @@ from ._ratelimit import (
     parse_rate_limit_headers,
     usage_for_limiter,
 )
+from ._resources import Messages, Models
 from ._retry import RetryDecision, RetryPolicy, decide
-from ._stream import MessageStream, MessageStreamManager
 from ._transport import Timeout, coerce_timeout
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from ._limiter import RateLimiter, Reservation
 
 __all__ = ["Client", "PreparedRequest"]
@@ -378,172 +367,3 @@ def _status_error(
         body=body,
         headers={k.lower(): v for k, v in headers.items()},
     )
-
-
-def _with_request_id(decode: Callable[[bytes], T]) -> Callable[[bytes, str | None], T]:
-    def run(data: bytes, request_id: str | None) -> T:
-        try:
-            result = decode(data)
-        except APIError as exc:
-            exc.request_id = exc.request_id or request_id
-            raise
-        if request_id is not None:
-            result._request_id = request_id  # type: ignore[attr-defined]
-        return result
-
-    return run
-
-
-_decode_message = _with_request_id(decode_message)
-
-
-class Messages:
-    """``client.messages``: create, stream and count_tokens."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def _request(
-        self,
-        params: dict[str, Any],
-        *,
-        path: str = "/v1/messages",
-        betas: Iterable[str] | None,
-        extra_headers: Mapping[str, str] | None,
-        extra_body: Mapping[str, Any] | None,
-        limited: bool = True,
-    ) -> PreparedRequest:
-        client = self._client
-        if extra_body:
-            params.update(extra_body)
-        check_params(client.api_version, params)
-        return client._prepare(
-            "POST", path, params, betas=betas, extra_headers=extra_headers, limited=limited
-        )
-
-    @overload
-    async def create(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: list[Any],
-        stream: Literal[False] = False,
-        betas: Iterable[str] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Timeout | float | None = None,
-        **params: Any,
-    ) -> Message: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: list[Any],
-        stream: Literal[True],
-        betas: Iterable[str] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Timeout | float | None = None,
-        **params: Any,
-    ) -> MessageStream: ...
-
-    async def create(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: list[Any],
-        stream: bool = False,
-        betas: Iterable[str] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Timeout | float | None = None,
-        **params: Any,
-    ) -> Message | MessageStream:
-        """POST /v1/messages. With ``stream=True``, an async iterator of typed events."""
-        body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
-        if stream:
-            body["stream"] = True
-            req = self._request(
-                body, betas=betas, extra_headers=extra_headers, extra_body=extra_body
-            )
-            return await MessageStream.open(
-                self._client, req, self._client.timeout.merge(timeout, stream=True)
-            )
-        req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
-        return await self._client._call(req, timeout, _decode_message)
-
-    def stream(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: list[Any],
-        betas: Iterable[str] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Timeout | float | None = None,
-        **params: Any,
-    ) -> MessageStreamManager:
-        """``async with client.messages.stream(...) as stream:`` -- a ``MessageStream``."""
-        body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
-        body["stream"] = True
-        req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
-        return MessageStreamManager(
-            self._client, req, self._client.timeout.merge(timeout, stream=True)
-        )
-
-    async def count_tokens(
-        self,
-        *,
-        model: str,
-        messages: list[Any],
-        betas: Iterable[str] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: Timeout | float | None = None,
-        **params: Any,
-    ) -> MessageTokensCount:
-        """POST /v1/messages/count_tokens."""
-        body = {"model": model, "messages": messages, **params}
-        req = self._request(
-            body,
-            path="/v1/messages/count_tokens",
-            betas=betas,
-            extra_headers=extra_headers,
-            extra_body=extra_body,
-            limited=False,
-        )
-        return await self._client._call(req, timeout, _with_request_id(decode_count))
-
-
-class Models:
-    """``client.models``: list and retrieve."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    async def list(
-        self,
-        *,
-        limit: int | None = None,
-        after_id: str | None = None,
-        before_id: str | None = None,
-        timeout: Timeout | float | None = None,
-    ) -> ModelList:
-        """GET /v1/models (one page; pass ``after_id`` for the next)."""
-        query = {"limit": limit, "after_id": after_id, "before_id": before_id}
-        qs = urlencode({k: v for k, v in query.items() if v is not None})
-        req = self._client._prepare("GET", "/v1/models" + (f"?{qs}" if qs else ""))
-        return await self._client._call(req, timeout, _with_request_id(decode_model_list))
-
-    async def retrieve(self, model_id: str, *, timeout: Timeout | float | None = None) -> ModelInfo:
-        """GET /v1/models/{model_id}."""
-        if not model_id:
-            raise ConfigurationError(f"model_id must be a non-empty id, got {model_id!r}")
-        req = self._client._prepare("GET", f"/v1/models/{quote(model_id, safe='')}")
-        return await self._client._call(req, timeout, _with_request_id(decode_model))
