@@ -21,7 +21,6 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -70,21 +69,35 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 _ENCODER = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
 class PreparedRequest:
     """One request, ready to send as often as the retry policy allows."""
 
-    method: str
-    path: str
-    url: str
-    # Not in the repr: the headers hold the credential (and tracebacks that
-    # show locals would print it), the body may be megabytes.
-    headers: Mapping[str, str] = field(repr=False)
-    body: bytes | None = field(repr=False)
-    #: What the limiter reserves: estimated input tokens and ``max_tokens``.
-    input_tokens: int = 0
-    output_tokens: int = 0
-    limited: bool = False
+    __slots__ = ("body", "headers", "input_tokens", "limited", "method", "output_tokens", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        limited: bool = False,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        #: What the limiter reserves: estimated input tokens and ``max_tokens``.
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.limited = limited
+
+    def __repr__(self) -> str:
+        # Never the headers (they hold the credential, and tracebacks that
+        # show locals print reprs) nor the body (it may be megabytes).
+        return f"PreparedRequest({self.method} {self.url})"
 
 
 class Client:
@@ -195,16 +208,17 @@ class Client:
     ) -> PreparedRequest:
         headers = self._headers(betas, extra_headers)
         data = None if body is None else _encode(body)
+        if not limited or self.limiter is None or data is None:
+            return PreparedRequest(method, self.base_url + path, headers, data)
         max_tokens = body.get("max_tokens") if body else None
         return PreparedRequest(
-            method=method,
-            path=path,
-            url=self.base_url + path,
-            headers=headers,
-            body=data,
-            input_tokens=estimate_input_tokens(data) if (limited and data) else 0,
+            method,
+            self.base_url + path,
+            headers,
+            data,
+            input_tokens=estimate_input_tokens(data),
             output_tokens=max_tokens if isinstance(max_tokens, int) else 0,
-            limited=limited and self.limiter is not None,
+            limited=True,
         )
 
     def _get_session(self) -> aiohttp.ClientSession:

@@ -15,8 +15,9 @@ before sending anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from ._exceptions import ConfigurationError, UnsupportedParameterError
 from ._version import __version__
@@ -39,8 +40,7 @@ DEFAULT_API_VERSION = "2026-10-21"
 USER_AGENT = f"rawclaude/{__version__}"
 
 
-@dataclass(frozen=True)
-class VersionRules:
+class VersionRules(msgspec.Struct, frozen=True):
     """What one API version refuses, so it can be refused locally first."""
 
     #: Top-level request parameters the version rejects with a 400.

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 __all__ = ["RetryPolicy", "RetryDecision", "decide", "server_wait", "backoff", "is_retryable"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """How hard to retry. ``max_retries`` counts extra attempts after the first."""
 
     max_retries: int = 2
@@ -44,8 +44,7 @@ class RetryPolicy:
             raise ValueError("retry delays must be >= 0")
 
 
-@dataclass(frozen=True)
-class RetryDecision:
+class RetryDecision(msgspec.Struct, frozen=True):
     retry: bool
     #: Seconds to wait before the next attempt (when ``retry``).
     delay: float = 0.0

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import NoReturn
 
 import aiohttp
+import msgspec
 
 from ._exceptions import APIConnectionError, APITimeoutError, ConfigurationError
 
@@ -30,8 +31,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Timeout:
+class Timeout(msgspec.Struct, frozen=True, kw_only=True):
     """Timeouts in seconds; ``None`` switches one off.
 
     * ``connect``: establishing the TCP/TLS connection (default 5 s).
@@ -67,15 +67,23 @@ class Timeout:
         if isinstance(override, Timeout):
             return override
         seconds = _positive_seconds(override)
-        return replace(self, stream_idle=seconds) if stream else replace(self, total=seconds)
+        if stream:
+            return msgspec.structs.replace(self, stream_idle=seconds)
+        return msgspec.structs.replace(self, total=seconds)
 
     def for_request(self, *, stream: bool) -> aiohttp.ClientTimeout:
-        if stream:
-            # A stream can rightly run for many minutes: bound its silences.
-            return aiohttp.ClientTimeout(
-                total=None, sock_connect=self.connect, sock_read=self.stream_idle
-            )
-        return aiohttp.ClientTimeout(total=self.total, sock_connect=self.connect)
+        return _client_timeout(self, stream)
+
+
+@lru_cache(maxsize=64)
+def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for ours, built once per distinct value (it is per request)."""
+    if stream:
+        # A stream can rightly run for many minutes: bound its silences.
+        return aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout.connect, sock_read=timeout.stream_idle
+        )
+    return aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
 
 
 def _positive_seconds(value: object) -> float:
