@@ -1,0 +1,128 @@
+"""Sizes of the three suites: --smoke (tests), quick (default), --full."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    reps: int
+    worker_timeout: float
+    # 1. in-process parse + decode + accumulate
+    inproc_sizes: tuple[int, ...]
+    inproc_min_time: float
+    chunk_bytes: int
+    # 2. one long stream end to end
+    stream_events: int
+    stream_min_time: float
+    # 3. time to first text delta
+    ttft_delay: float
+    ttft_deltas: int
+    ttft_warm: int
+    ttft_cold: int
+    # 4. non-streaming create
+    create_levels: tuple[int, ...]
+    create_seconds: float
+    create_reps: int
+    # 5. many concurrent streams
+    many_streams: int
+    many_rate: float
+    many_seconds: float
+    # 6. import time and RSS
+    import_rounds: int
+    import_warmup: bool
+    # 7. install footprint: "venv" or "metadata"
+    footprint_method: str
+    # 8. limiter
+    limiter_calls: int
+    redis_calls: int
+    share_procs: int
+    share_rate: float
+    share_capacity: float
+    share_seconds: float
+    share_start_delay: float
+
+
+QUICK = Config(
+    mode="quick",
+    reps=3,
+    worker_timeout=300.0,
+    inproc_sizes=(5_000, 20_000, 50_000),
+    inproc_min_time=0.3,
+    chunk_bytes=16 * 1024,
+    stream_events=20_000,
+    stream_min_time=1.0,
+    ttft_delay=0.020,
+    ttft_deltas=5,
+    ttft_warm=50,
+    ttft_cold=15,
+    create_levels=(1, 16, 64, 256),
+    create_seconds=0.5,
+    create_reps=4,
+    many_streams=200,
+    many_rate=40.0,
+    many_seconds=1.5,
+    import_rounds=9,
+    import_warmup=True,
+    footprint_method="venv",
+    limiter_calls=20_000,
+    redis_calls=1_000,
+    share_procs=4,
+    share_rate=200.0,
+    share_capacity=20.0,
+    share_seconds=3.0,
+    share_start_delay=1.5,
+)
+
+FULL = replace(
+    QUICK,
+    mode="full",
+    reps=5,
+    worker_timeout=900.0,
+    inproc_min_time=1.0,
+    stream_events=50_000,
+    stream_min_time=2.0,
+    ttft_warm=200,
+    ttft_cold=50,
+    create_seconds=2.0,
+    create_reps=6,
+    many_seconds=5.0,
+    import_rounds=20,
+    limiter_calls=100_000,
+    redis_calls=5_000,
+    share_seconds=10.0,
+)
+
+SMOKE = replace(
+    QUICK,
+    mode="smoke",
+    reps=1,
+    worker_timeout=60.0,
+    inproc_sizes=(300, 600, 1_200),
+    inproc_min_time=0.0,
+    stream_events=300,
+    stream_min_time=0.0,
+    ttft_delay=0.005,
+    ttft_warm=3,
+    ttft_cold=2,
+    create_levels=(1, 4),
+    create_seconds=0.1,
+    create_reps=1,
+    many_streams=4,
+    many_rate=50.0,
+    many_seconds=0.2,
+    import_rounds=1,
+    import_warmup=False,
+    footprint_method="metadata",
+    limiter_calls=500,
+    redis_calls=50,
+    share_procs=2,
+    share_rate=100.0,
+    share_capacity=5.0,
+    share_seconds=0.3,
+    share_start_delay=1.0,
+)
+
+MODES = {"quick": QUICK, "full": FULL, "smoke": SMOKE}

@@ -1,0 +1,137 @@
+"""The goals table: each goal's measured value, its target, PASS or MISS.
+
+Ratios are paired run by run (see ``stats.paired_ratio``); differences are
+between medians. A goal whose inputs were not measured says n/a.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .fmt import num, signed
+from .stats import paired_diff
+
+Summaries = dict[str, dict[str, Any]]
+Goal = dict[str, str]
+
+
+def _median(s: Summaries, case: str, key: str, client: str) -> float | None:
+    cell = s.get(case, {}).get("values", {}).get(key, {}).get(client, {})
+    value = cell.get("median")
+    return float(value) if value is not None else None
+
+
+def _ratio(s: Summaries, case: str, key: str, ref: str = "x_floor") -> float | None:
+    value = s.get(case, {}).get("ratios", {}).get(key, {}).get("rawclaude", {}).get(ref)
+    return float(value) if value is not None else None
+
+
+def _goal(name: str, measured: str, target: str, ok: bool | None) -> Goal:
+    status = "n/a" if ok is None else ("PASS" if ok else "MISS")
+    return {"goal": name, "measured": measured, "target": target, "status": status}
+
+
+def _at_least(name: str, r: float | None, target: float, detail: str) -> Goal:
+    measured = "n/a" if r is None else f"{r:.2f}x floor ({detail})"
+    return _goal(name, measured, f">= {target}x floor", None if r is None else r >= target)
+
+
+def stream(s: Summaries) -> Goal:
+    raw, fl = (_median(s, "stream", "events_per_s", c) for c in ("rawclaude", "floor"))
+    detail = f"{num(raw)} vs {num(fl)} events/s"
+    return _at_least(
+        "stream end to end, events/s", _ratio(s, "stream", "events_per_s"), 0.7, detail
+    )
+
+
+def ttft(s: Summaries) -> Goal:
+    key = "warm_total_p50_ms"
+    r = _ratio(s, "ttft", key)
+    parts = []
+    for client in ("rawclaude", "floor"):
+        total, added = (
+            _median(s, "ttft", key, client),
+            _median(s, "ttft", "warm_added_p50_ms", client),
+        )
+        parts.append(f"{client} {num(total)} ms, added {num(added)} ms")
+    measured = "n/a" if r is None else f"{r:.2f}x floor ({'; '.join(parts)})"
+    return _goal(
+        "time to first delta, p50 warm", measured, "<= 1.3x floor", None if r is None else r <= 1.3
+    )
+
+
+def create(s: Summaries) -> Goal:
+    levels = [
+        int(k.split("@")[1]) for k in s.get("create", {}).get("values", {}) if k.startswith("rps@")
+    ]
+    level = 64 if 64 in levels else max(levels, default=64)
+    key = f"rps@{level}"
+    raw, fl = (_median(s, "create", key, c) for c in ("rawclaude", "floor"))
+    return _at_least(
+        f"create at c={level}, req/s",
+        _ratio(s, "create", key),
+        0.8,
+        f"{num(raw)} vs {num(fl)} req/s",
+    )
+
+
+def _runs(s: Summaries, case: str, key: str, client: str) -> list[float | None]:
+    cell = s.get(case, {}).get("values", {}).get(key, {}).get(client, {})
+    return list(cell.get("runs", []))
+
+
+def _within(s: Summaries, name: str, case: str, key: str, unit: str, slack: float) -> Goal:
+    """rawclaude minus floor, paired round by round (median of the differences)."""
+    raw, fl = _median(s, case, key, "rawclaude"), _median(s, case, key, "floor")
+    diff = paired_diff(_runs(s, case, key, "rawclaude"), _runs(s, case, key, "floor"))
+    if raw is None or fl is None or diff is None:
+        return _goal(name, "n/a", f"<= floor + {slack:g} {unit}", None)
+    measured = f"{signed(diff)} {unit} (medians: rawclaude {num(raw)}, floor {num(fl)})"
+    return _goal(name, measured, f"<= floor + {slack:g} {unit}", diff <= slack)
+
+
+def inproc(s: Summaries) -> list[Goal]:
+    keys = [k for k in s.get("inproc", {}).get("values", {}) if k.startswith("events_per_s@")]
+    ratios = {k: _ratio(s, "inproc", k) for k in keys}
+    known = {k: r for k, r in ratios.items() if r is not None}
+    worst = min(known.values()) if known else None
+    detail = ", ".join(f"{k.split('@')[1]}: {r:.2f}x" for k, r in known.items())
+    goals = [_at_least("in-process parse+decode+accumulate (worst size)", worst, 0.7, detail)]
+    first = _median(s, "inproc", keys[0], "rawclaude") if keys else None
+    last = _median(s, "inproc", keys[-1], "rawclaude") if keys else None
+    if first and last:
+        change = last / first - 1
+        sizes = f"{keys[-1].split('@')[1]} vs {keys[0].split('@')[1]} events"
+        measured = f"{change:+.1%} ({num(last)} vs {num(first)} events/s, {sizes})"
+        goals.append(
+            _goal("in-process flat with size", measured, "within ±15%", abs(change) <= 0.15)
+        )
+    else:
+        goals.append(_goal("in-process flat with size", "n/a", "within ±15%", None))
+    return goals
+
+
+def share(s: Summaries) -> Goal:
+    excess = _median(s, "share", "max_excess", "rawclaude")
+    measured = "n/a" if excess is None else f"{num(excess)} tokens over rate·t + capacity"
+    # Grants are whole: a real overrun shows as a whole extra grant (>= 1); a
+    # fraction only means the local timestamps jittered by under 1/rate.
+    return _goal(
+        "shared Redis bucket never over rate·t + capacity",
+        measured,
+        "< 1 grant",
+        None if excess is None else excess < 1,
+    )
+
+
+def evaluate(s: Summaries) -> list[Goal]:
+    goals = [stream(s), ttft(s), create(s)]
+    goals.append(_within(s, "import time (python -c)", "import", "import_ms", "ms", 20))
+    own = _median(s, "import", "own_import_ms", "rawclaude")
+    if own is not None:
+        goals[-1]["measured"] += f"; rawclaude's own modules: {num(own)} ms"
+    goals.append(_within(s, "RSS after import + client", "import", "rss_mib", "MiB", 3))
+    goals.append(_within(s, "installed size", "footprint", "size_mb", "MB", 1))
+    goals.extend(inproc(s))
+    goals.append(share(s))
+    return goals
