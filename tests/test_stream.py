@@ -466,3 +466,16 @@ async def test_mixing_event_iteration_and_final_message(
                 break
         message = await s.get_final_message()
     assert message.content == [TextBlock(text="".join(PIECES))]
+
+
+async def test_a_payload_holding_two_json_values_is_an_error_not_two_events(
+    server: ScriptedServer, client: Client
+) -> None:
+    events = text_stream_events(["a", "b"])
+    two = b'data: {"type":"ping"},{"type":"ping"}\n\n'
+    body = b"".join(sse(e) for e in events[:4]) + two + b"".join(sse(e) for e in events[4:])
+    server.queue(stream([body]))
+    async with open_stream(client) as s:
+        with pytest.raises(APIResponseValidationError) as info:
+            await s.get_final_message()
+    assert b'{"type":"ping"},{"type":"ping"}' in info.value.data
