@@ -61,6 +61,6 @@ CASE = Case(
     notes=(
         "Warm client, one stream of N text deltas from the fake server (its default "
         "~64 KiB writes), consumed with get_final_message() (floor: parse + join); "
-        "median over repeated streams in a worker."
+        "the fastest of repeated streams in a worker (load from neighbours only slows a run)."
     ),
 )
