@@ -67,11 +67,14 @@ def create(s: Summaries) -> Goal:
     level = 64 if 64 in levels else max(levels, default=64)
     key = f"rps@{level}"
     raw, fl = (_median(s, "create", key, c) for c in ("rawclaude", "floor"))
+    # Paired window by window inside one process (see the case's notes); the
+    # ratio of medians across processes is shown beside it.
+    paired = _median(s, "create", f"vs_floor@{level}", "rawclaude")
     return _at_least(
         f"create at c={level}, req/s",
-        _ratio(s, "create", key),
+        paired,
         0.8,
-        f"{num(raw)} vs {num(fl)} req/s",
+        f"paired in process; across processes {num(raw)} vs {num(fl)} req/s",
     )
 
 
