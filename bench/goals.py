@@ -127,12 +127,27 @@ def share(s: Summaries) -> Goal:
     )
 
 
+def import_time(s: Summaries) -> Goal:
+    """rawclaude's import minus the floor's, alternated in one worker (see the case)."""
+    name, target = "import time (python -c)", "<= floor + 20 ms"
+    diff = _median(s, "import", "import_vs_floor_ms", "rawclaude")
+    if diff is None:
+        return _goal(name, "n/a", target, None)
+    raw, fl = (
+        _median(s, "import", "import_ms", "rawclaude"),
+        _median(s, "import", "import_ms", "floor"),
+    )
+    own = _median(s, "import", "own_import_ms", "rawclaude")
+    measured = (
+        f"{signed(diff)} ms (alternated launches, fastest of each; across rounds: rawclaude "
+        f"{num(raw)}, floor {num(fl)}); rawclaude's own modules: {num(own)} ms"
+    )
+    return _goal(name, measured, target, diff <= 20)
+
+
 def evaluate(s: Summaries) -> list[Goal]:
     goals = [stream(s), ttft(s), create(s)]
-    goals.append(_within(s, "import time (python -c)", "import", "import_ms", "ms", 20))
-    own = _median(s, "import", "own_import_ms", "rawclaude")
-    if own is not None:
-        goals[-1]["measured"] += f"; rawclaude's own modules: {num(own)} ms"
+    goals.append(import_time(s))
     goals.append(_within(s, "RSS after import + client", "import", "rss_mib", "MiB", 3))
     goals.append(_within(s, "installed size", "footprint", "size_mb", "MB", 1))
     goals.extend(inproc(s))

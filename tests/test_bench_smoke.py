@@ -28,7 +28,7 @@ pytest.importorskip("anthropic")
 REPO = Path(__file__).resolve().parent.parent
 HAVE_REDIS = shutil.which("redis-server") is not None
 #: Metrics that may rightly be zero or negative.
-SIGNED = {"max_excess"}
+SIGNED = {"max_excess", "import_vs_floor_ms"}
 #: (case, client) pairs that are n/a by design.
 NOT_APPLICABLE = {("limiter", "sdk"), ("share", "sdk"), ("share", "floor")}
 
@@ -52,6 +52,8 @@ def _expect_value(case: str, client: str, key: str) -> bool:
         return False
     if key == "own_import_ms":
         return client == "rawclaude"
+    if key == "import_vs_floor_ms":
+        return client in ("rawclaude", "sdk")
     needs_redis = case == "share" or key.startswith("redis")
     return HAVE_REDIS or not needs_redis
 
