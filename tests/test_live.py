@@ -12,6 +12,7 @@ import os
 import pytest
 
 import rawclaude
+from rawclaude.types import TextBlock
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("ANTHROPIC_API_KEY") and os.environ.get("RAWCLAUDE_LIVE_TESTS") == "1"),
@@ -31,9 +32,6 @@ async def test_live_create_and_stream_agree_on_shape() -> None:
         assert message.request_id
         assert message.usage.output_tokens > 0
         assert (
-            "pong"
-            in "".join(
-                b.text for b in message.content if isinstance(b, rawclaude._models.TextBlock)
-            ).lower()
+            "pong" in "".join(b.text for b in message.content if isinstance(b, TextBlock)).lower()
         )
     assert client.rate_limit_state is not None
