@@ -71,6 +71,17 @@ def grant_delay(tokens: float, amount: float, rate: float, paused_for: float) ->
     return max(0.0, paused_for, time_until(tokens, amount, rate))
 
 
+def check_amount(amount: float, capacity: float) -> float:
+    """A valid request size for a bucket of ``capacity``, else ``ValueError`` at once."""
+    amount = _non_negative("amount", amount)
+    if amount > capacity:
+        raise ValueError(
+            f"cannot acquire {amount:g} tokens from a bucket of capacity "
+            f"{capacity:g}: it would never be granted"
+        )
+    return amount
+
+
 def _loop_time() -> float:
     # The running loop's clock, so deadlines line up with loop.call_at; outside
     # a loop (pure, synchronous use) the same monotonic clock asyncio uses.
@@ -201,13 +212,7 @@ class TokenBucket:
         self.pause_until(self._clock() + _non_negative("seconds", seconds))
 
     def _check_amount(self, amount: float) -> float:
-        amount = _non_negative("amount", amount)
-        if amount > self._capacity:
-            raise ValueError(
-                f"cannot acquire {amount:g} tokens from a bucket of capacity "
-                f"{self._capacity:g}: it would never be granted"
-            )
-        return amount
+        return check_amount(amount, self._capacity)
 
     def _refill(self, now: float) -> float:
         if self._updated is None:

@@ -42,7 +42,7 @@ import random
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._exceptions import ConfigurationError, RateLimiterUnavailableError
-from ._limiter import RateLimiter, _non_negative, _positive
+from ._limiter import RateLimiter, _non_negative, _positive, check_amount
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -223,13 +223,7 @@ class RedisTokenBucket:
             await self._client.aclose()
 
     def _check_amount(self, amount: float) -> float:
-        amount = _non_negative("amount", amount)
-        if amount > self._capacity:
-            raise ValueError(
-                f"cannot acquire {amount:g} tokens from a bucket of capacity "
-                f"{self._capacity:g}: it would never be granted"
-            )
-        return amount
+        return check_amount(amount, self._capacity)
 
     async def _acquire_once(self, amount: float) -> _Reply | None:
         # Shielded: if the caller is cancelled while the script runs, the
