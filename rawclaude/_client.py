@@ -52,6 +52,7 @@ from ._ratelimit import (
 )
 from ._resources import Messages, Models
 from ._retry import RetryDecision, RetryPolicy, decide
+from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._transport import Timeout, coerce_timeout
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class Client:
         session: aiohttp.ClientSession | None = None,
         max_retry_wait: float = 60.0,
         max_connections: int = 256,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("ANTHROPIC_API_KEY")
@@ -139,6 +141,10 @@ class Client:
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
+        if max_event_size < 1:
+            raise ConfigurationError(f"max_event_size must be >= 1 byte, got {max_event_size}")
+        #: The largest one server-sent event may be before ``SSEError``.
+        self.max_event_size = max_event_size
         self._closed = False
         self._base_headers: dict[str, str] | None = None
         self._rate_limit_state: RateLimitState | None = None

@@ -236,8 +236,8 @@ class SSEParser:
         self._close(_FAILED)
         raise SSEError(
             f"server-sent event over max_event_size={self._max} bytes ({size} bytes "
-            "buffered); pass a larger SSEParser(max_event_size=...) if such events are "
-            "expected"
+            "buffered); if such events are expected, pass a larger max_event_size= "
+            "(to SSEParser, or to rawclaude.Client)"
         )
 
     def _close(self, state: int) -> None:

@@ -96,7 +96,7 @@ class MessageStream:
     # -- one attempt -----------------------------------------------------------
 
     async def _attempt(self) -> None:
-        self._parser = SSEParser()
+        self._parser = SSEParser(self._client.max_event_size)
         self._acc = MessageAccumulator()
         self._pending = []
         self._pending_raw = []

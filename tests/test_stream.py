@@ -29,6 +29,7 @@ from rawclaude import (
     InternalServerError,
     OverloadedError,
     RateLimitError,
+    SSEError,
     Timeout,
 )
 from rawclaude._events import (
@@ -479,3 +480,14 @@ async def test_a_payload_holding_two_json_values_is_an_error_not_two_events(
         with pytest.raises(APIResponseValidationError) as info:
             await s.get_final_message()
     assert b'{"type":"ping"},{"type":"ping"}' in info.value.data
+
+
+async def test_an_event_over_the_size_cap_is_a_typed_error(server: ScriptedServer) -> None:
+    events = text_stream_events(["a", "b" * 5000])
+    server.queue(stream_events(events, request_id="req_big"))
+    client = Client("k", base_url=server.base_url, max_event_size=2048)
+    with pytest.raises(SSEError, match="max_event_size") as info:
+        async with client, client.messages.stream(model="m", max_tokens=5, messages=MSG) as s:
+            await s.get_final_message()
+    assert info.value.request_id == "req_big"
+    assert len(server.requests) == 1  # a malformed stream is not retried
