@@ -155,7 +155,8 @@ class Client:
         # Never the credential itself: only which kind is configured.
         creds = [n for n, v in (("api_key", self._api_key), ("auth_token", self._auth_token)) if v]
         return (
-            f"Client(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"Client(base_url={_without_userinfo(self.base_url)!r}, "
+            f"api_version={self.api_version!r}, "
             f"credentials={'+'.join(creds) or 'none'}, max_retries={self.retry_policy.max_retries})"
         )
 
@@ -348,6 +349,15 @@ class Client:
     ) -> T:
         effective = self.timeout.merge(timeout, stream=False)
         return await self._retrying(lambda: self._attempt(req, effective, decode))
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced, for reprs."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if not sep or "@" not in netloc:
+        return url
+    return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
 
 
 def _encode(body: dict[str, Any]) -> bytes:

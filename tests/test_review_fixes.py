@@ -210,3 +210,11 @@ async def test_get_final_text_without_text_raises_and_snapshot(server: ScriptedS
         assert s.current_message_snapshot.id == "msg_01"
         with pytest.raises(RuntimeError, match="no text"):
             await s.get_final_text()
+
+
+def test_client_repr_hides_userinfo_in_the_base_url() -> None:
+    client = Client("k", base_url="http://user:hunter2@proxy.local:8080/anthropic")
+    assert "hunter2" not in repr(client)
+    assert "proxy.local:8080/anthropic" in repr(client)
+    assert "example.test/a@b" in repr(Client("k", base_url="https://example.test/a@b"))
+    assert "p@ss" not in repr(Client("k", base_url="http://u:p@ss@h.test/x@y"))
