@@ -134,7 +134,7 @@ class MessageAccumulator:
                 open_block.pieces.append(delta.text)
                 self._cache = None
                 return
-            self._on_delta(event)
+            self._on_delta(event, open_block)
         elif isinstance(event, ContentBlockStartEvent):
             self._on_start(event)
         elif isinstance(event, ContentBlockStopEvent):
@@ -189,19 +189,13 @@ class MessageAccumulator:
         self._open[event.index] = _Open(event.content_block)
         self._blocks.pop(event.index, None)
 
-    def _on_delta(self, event: ContentBlockDeltaEvent) -> None:
-        self._content_started = True
-        open_block = self._open.get(event.index)
+    def _on_delta(self, event: ContentBlockDeltaEvent, open_block: _Open | None) -> None:
+        # Text into a text block never gets here: feed() does it inline.
         if open_block is None:
             raise APIResponseValidationError(
                 f"content_block_delta for index {event.index}, which is not open"
             )
-        delta = event.delta
-        # The hot case (text into a text block) inline; the rest in _apply_delta.
-        if delta.__class__ is TextDelta and open_block.block.__class__ is TextBlock:
-            open_block.pieces.append(delta.text)
-        else:
-            _apply_delta(open_block, delta)
+        _apply_delta(open_block, event.delta)
 
     def _on_stop(self, event: ContentBlockStopEvent) -> None:
         open_block = self._open.pop(event.index, None)

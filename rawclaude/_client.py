@@ -196,8 +196,6 @@ class Client:
                 auth_token=self._auth_token,
                 api_version=self.api_version,
                 default_headers=self._default_headers,
-                betas=None,
-                extra_headers=None,
             )
         if not betas and not extra_headers:
             return self._base_headers

@@ -99,10 +99,8 @@ def build_headers(
     auth_token: str | None,
     api_version: str,
     default_headers: Mapping[str, str] | None,
-    betas: Iterable[str] | None,
-    extra_headers: Mapping[str, str] | None,
 ) -> dict[str, str]:
-    """The full header set of one request, lowest precedence first.
+    """A client's headers, built once; :func:`with_call_headers` adds a call's.
 
     ``default_headers`` (per client) and ``extra_headers`` (per call) may
     override anything, including the version; a value of ``""`` removes a
@@ -120,7 +118,7 @@ def build_headers(
         headers["authorization"] = f"Bearer {auth_token}"
     if default_headers:
         _merge(headers, default_headers)
-    return with_call_headers(headers, betas, extra_headers)
+    return headers
 
 
 def _merge(into: dict[str, str], overrides: Mapping[str, str]) -> None:

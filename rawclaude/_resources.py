@@ -48,6 +48,9 @@ def _with_request_id(decode: Callable[[bytes], T]) -> Callable[[bytes, str | Non
 
 
 _decode_message = _with_request_id(decode_message)
+_decode_count = _with_request_id(decode_count)
+_decode_model = _with_request_id(decode_model)
+_decode_model_list = _with_request_id(decode_model_list)
 
 
 class Messages:
@@ -118,15 +121,18 @@ class Messages:
         **params: Any,
     ) -> Message | MessageStream:
         """POST /v1/messages. With ``stream=True``, an async iterator of typed events."""
-        body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
         if stream:
-            body["stream"] = True
-            req = self._request(
-                body, betas=betas, extra_headers=extra_headers, extra_body=extra_body
-            )
-            return await MessageStream.open(
-                self._client, req, self._client.timeout.merge(timeout, stream=True)
-            )
+            return await self.stream(
+                model=model,
+                max_tokens=max_tokens,
+                messages=messages,
+                betas=betas,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                **params,
+            ).start()
+        body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
         req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
         return await self._client._call(req, timeout, _decode_message)
 
@@ -144,7 +150,7 @@ class Messages:
     ) -> MessageStreamManager:
         """``async with client.messages.stream(...) as stream:`` -- a ``MessageStream``."""
         body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
-        body["stream"] = True
+        body["stream"] = True  # after **params: a stream is what this method is for
         req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
         return MessageStreamManager(
             self._client, req, self._client.timeout.merge(timeout, stream=True)
@@ -171,7 +177,7 @@ class Messages:
             extra_body=extra_body,
             limited=False,
         )
-        return await self._client._call(req, timeout, _with_request_id(decode_count))
+        return await self._client._call(req, timeout, _decode_count)
 
 
 class Models:
@@ -192,11 +198,11 @@ class Models:
         query = {"limit": limit, "after_id": after_id, "before_id": before_id}
         qs = urlencode({k: v for k, v in query.items() if v is not None})
         req = self._client._prepare("GET", "/v1/models" + (f"?{qs}" if qs else ""))
-        return await self._client._call(req, timeout, _with_request_id(decode_model_list))
+        return await self._client._call(req, timeout, _decode_model_list)
 
     async def retrieve(self, model_id: str, *, timeout: Timeout | float | None = None) -> ModelInfo:
         """GET /v1/models/{model_id}."""
         if not model_id:
             raise ConfigurationError(f"model_id must be a non-empty id, got {model_id!r}")
         req = self._client._prepare("GET", f"/v1/models/{quote(model_id, safe='')}")
-        return await self._client._call(req, timeout, _with_request_id(decode_model))
+        return await self._client._call(req, timeout, _decode_model)

@@ -39,7 +39,7 @@ from ._events import (
 from ._exceptions import APIConnectionError, APIError, APIStatusError, error_class_for_type
 from ._models import Message, TextBlock
 from ._ratelimit import NOTHING_USED, usage_for_limiter
-from ._sse import ServerSentEvent, SSEParser
+from ._sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
 from ._transport import Timeout
 
 if TYPE_CHECKING:
@@ -70,13 +70,17 @@ class MessageStream:
         self._timeout = timeout
         self._resp: aiohttp.ClientResponse | None = None
         self._reservation: Reservation | None = None
-        self._parser = SSEParser()
+        self._iterator: AsyncIterator[StreamEvent] | None = None
+        self._released = True
+        self._reset(DEFAULT_MAX_EVENT_SIZE)
+
+    def _reset(self, max_event_size: int) -> None:
+        """The per-attempt state: a retried stream starts from nothing."""
+        self._parser = SSEParser(max_event_size)
         self._acc = MessageAccumulator()
         self._pending: list[StreamEvent] = []
         self._pending_raw: list[ServerSentEvent] = []
         self._failure: APIError | None = None
-        self._iterator: AsyncIterator[StreamEvent] | None = None
-        self._released = True
         #: The ``request-id`` of the response being streamed.
         self.request_id: str | None = None
 
@@ -96,12 +100,7 @@ class MessageStream:
     # -- one attempt -----------------------------------------------------------
 
     async def _attempt(self) -> None:
-        self._parser = SSEParser(self._client.max_event_size)
-        self._acc = MessageAccumulator()
-        self._pending = []
-        self._pending_raw = []
-        self._failure = None
-        self.request_id = None
+        self._reset(self._client.max_event_size)
         self._reservation = await self._client._reserve(self._request)
         self._released = False
         try:
@@ -140,9 +139,11 @@ class MessageStream:
         The chunk's data payloads are decoded in one msgspec call, as one JSON
         array: one C-level pass instead of a call per event. Anything unusual
         (a type from the future, bad JSON, a payload that is not one JSON
-        value) falls back to decoding event by event. An error (an ``error``
-        event, a stream that breaks the protocol) after some events is kept
-        and raised on the next call, so the events before it go out first.
+        value) falls back to decoding event by event.
+
+        Never raises an API error: one (an ``error`` event, a stream that
+        breaks the protocol) is kept in ``_failure``, raised by the next read,
+        and the events before it are returned so they go out first.
         """
         try:
             joined = b"[" + b",".join([e.data for e in sses]) + b"]"
@@ -156,15 +157,16 @@ class MessageStream:
         try:
             for event in events:
                 if event.__class__ is ErrorEvent:
-                    raise self._event_error(event, sses[_index(events, event)].data)
+                    break
                 feed(event)
+            else:
+                return events
+            done = _index(events, event)
+            self._failure = self._event_error(event, sses[done].data)
         except APIError as exc:
             done = _index(events, event)
-            if not done:
-                raise
             self._failure = exc
-            return events[:done]
-        return events
+        return events[:done]
 
     def _decode_each(self, sses: list[ServerSentEvent]) -> list[StreamEvent]:
         """The careful path: one event at a time, unknown types and typed errors."""
@@ -173,8 +175,6 @@ class MessageStream:
             for sse in sses:
                 out.append(self._decode(sse.data))
         except APIError as exc:
-            if not out:
-                raise
             self._failure = exc
         return out
 
@@ -206,14 +206,10 @@ class MessageStream:
         exactly once whoever reads it.
         """
         try:
-            if self._pending or self._pending_raw:
+            if self._pending:  # the prelude, and what came with it
                 batch, self._pending = self._pending, []
                 raw, self._pending_raw = self._pending_raw, []
-                try:
-                    batch += self._decode_batch(raw)
-                except APIError as exc:  # after delivered-to-be events: raise it next
-                    self._failure = exc
-                return batch
+                return batch + self._decode_batch(raw)
             batch = await self._read_batch()
             if not batch and self._resp is not None:
                 # Complete: the batch with message_stop went out already; now
@@ -239,7 +235,10 @@ class MessageStream:
                 raise self._truncated("mid-message")
             sses = feed(chunk)
             if sses:
-                return self._decode_batch(sses)
+                batch = self._decode_batch(sses)
+                if not batch and self._failure is not None:
+                    raise self._failure
+                return batch
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         if self._iterator is None:
@@ -380,8 +379,12 @@ class MessageStreamManager:
         self._timeout = timeout
         self._stream: MessageStream | None = None
 
+    async def start(self) -> MessageStream:
+        """Open the stream without ``async with``; the caller closes it."""
+        return await MessageStream.open(self._client, self._request, self._timeout)
+
     async def __aenter__(self) -> MessageStream:
-        self._stream = await MessageStream.open(self._client, self._request, self._timeout)
+        self._stream = await self.start()
         return self._stream
 
     async def __aexit__(self, *exc_info: Any) -> None:

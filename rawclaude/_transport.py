@@ -46,14 +46,10 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
     stream_idle: float | None = 60.0
 
     def __post_init__(self) -> None:
-        # aiohttp reads 0 as "no timeout": refuse it rather than hang silently.
         for name in ("connect", "total", "stream_idle"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
-                raise ConfigurationError(
-                    f"Timeout.{name} must be a positive number of seconds or None "
-                    f"(no timeout), got {value!r}"
-                )
+            if value is not None:
+                _positive_seconds(value, f"Timeout.{name} (None: no timeout)")
 
     def merge(self, override: Timeout | float | None, *, stream: bool) -> Timeout:
         """This (the client's) timeout overridden by a per-call value.
@@ -66,7 +62,7 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
             return self
         if isinstance(override, Timeout):
             return override
-        seconds = _positive_seconds(override)
+        seconds = _positive_seconds(override, "timeout")
         if stream:
             return msgspec.structs.replace(self, stream_idle=seconds)
         return msgspec.structs.replace(self, total=seconds)
@@ -86,12 +82,11 @@ def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
 
 
-def _positive_seconds(value: object) -> float:
+def _positive_seconds(value: object, what: str) -> float:
+    # aiohttp reads 0 as "no timeout": refuse it rather than hang silently.
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
         return float(value)
-    raise ConfigurationError(
-        f"timeout must be a positive number of seconds or a rawclaude.Timeout, got {value!r}"
-    )
+    raise ConfigurationError(f"{what} must be a positive number of seconds, got {value!r}")
 
 
 def coerce_timeout(value: Timeout | float | None) -> Timeout:
@@ -100,7 +95,7 @@ def coerce_timeout(value: Timeout | float | None) -> Timeout:
         return Timeout()
     if isinstance(value, Timeout):
         return value
-    return Timeout(total=_positive_seconds(value))
+    return Timeout(total=_positive_seconds(value, "timeout (or a rawclaude.Timeout)"))
 
 
 def new_session(max_connections: int) -> aiohttp.ClientSession:
@@ -114,17 +109,12 @@ def new_session(max_connections: int) -> aiohttp.ClientSession:
     )
 
 
-# aiohttp >= 3.10 says which timeout fired; older versions raise the bases.
-_CONNECT_TIMEOUT: type[BaseException] = getattr(
-    aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError
-)
-_READ_TIMEOUT: type[BaseException] = getattr(
-    aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError
-)
+# aiohttp >= 3.10 raises its own class for a connect timeout; older ones do not say.
+_CONNECT_TIMEOUT: type[BaseException] | None = getattr(aiohttp, "ConnectionTimeoutError", None)
 
 
 def _which_timeout(exc: BaseException, timeout: Timeout, *, stream: bool) -> str:
-    if isinstance(exc, _CONNECT_TIMEOUT) and _CONNECT_TIMEOUT is not _READ_TIMEOUT:
+    if _CONNECT_TIMEOUT is not None and isinstance(exc, _CONNECT_TIMEOUT):
         return f"connect timeout of {timeout.connect}s"
     if stream:
         return f"no data for stream_idle={timeout.stream_idle}s"

@@ -12,21 +12,23 @@ from rawclaude._headers import (
     build_headers,
     check_api_version,
     check_params,
+    with_call_headers,
 )
 from rawclaude._version import __version__
 
 
 def _headers(**kw: object) -> dict[str, str]:
+    """A client's headers (build_headers) plus one call's (with_call_headers)."""
     args: dict[str, object] = {
         "api_key": None,
         "auth_token": None,
         "api_version": DEFAULT_API_VERSION,
         "default_headers": None,
-        "betas": None,
-        "extra_headers": None,
     }
+    betas, extra = kw.pop("betas", None), kw.pop("extra_headers", None)
     args.update(kw)
-    return build_headers(**args)  # type: ignore[arg-type]
+    client = build_headers(**args)  # type: ignore[arg-type]
+    return with_call_headers(client, betas, extra)  # type: ignore[arg-type]
 
 
 def test_default_version_is_the_current_one() -> None:
