@@ -195,3 +195,19 @@ def stream(
 
 def stream_events(events: list[dict[str, Any]], **kw: Any) -> Handler:
     return stream([sse(e) for e in events], **kw)
+
+
+def stall(before: bytes = b"", seconds: float = 3.0, after: bytes = b"") -> Handler:
+    """An SSE response that sends ``before``, goes silent for ``seconds``, then ``after``."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        if before:
+            await resp.write(before)
+        await asyncio.sleep(seconds)
+        if after:
+            await resp.write(after)
+        return resp
+
+    return handler

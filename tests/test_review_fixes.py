@@ -11,13 +11,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from scripted_server import (
     ScriptedServer,
     error,
     message_json,
     ok,
     sse,
+    stall,
     stream,
     stream_events,
     text_stream_events,
@@ -59,15 +59,7 @@ async def test_abandoned_raw_stream_is_released_when_collected(server: ScriptedS
 
 async def test_events_are_not_held_back_by_a_slow_end_of_body(server: ScriptedServer) -> None:
     body = b"".join(sse(e) for e in text_stream_events(["x", "y"]))
-
-    async def lingers(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await resp.prepare(request)
-        await resp.write(body)
-        await asyncio.sleep(3)  # a proxy holding the chunked terminator
-        return resp
-
-    server.queue(lingers)
+    server.queue(stall(body, 3))  # a proxy holding the chunked terminator
     async with Client("k", base_url=server.base_url) as client:
         started = time.monotonic()
         async with client.messages.stream(model="m", max_tokens=5, messages=MSG) as s:
@@ -115,13 +107,7 @@ def test_timeouts_must_be_positive(bad: Any) -> None:
 
 
 async def test_per_call_number_is_the_idle_timeout_for_streams(server: ScriptedServer) -> None:
-    async def silent(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await resp.prepare(request)
-        await asyncio.sleep(3)
-        return resp
-
-    server.queue(silent)
+    server.queue(stall())
     async with Client("k", base_url=server.base_url, max_retries=0) as client:
         started = time.monotonic()
         with pytest.raises(TimeoutError, match=r"stream_idle=0\.3"):

@@ -15,6 +15,7 @@ from scripted_server import (
     error,
     message_json,
     sse,
+    stall,
     stream,
     stream_events,
     text_stream_events,
@@ -321,17 +322,7 @@ async def test_stream_ending_before_message_stop_raises(
 
 async def test_idle_timeout_per_call(server: ScriptedServer, client: Client) -> None:
     events = text_stream_events(["a", "b"])
-    chunks = [b"".join(sse(e) for e in events[:4]), sse(events[4])]
-
-    async def slow(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await resp.prepare(request)
-        await resp.write(chunks[0])
-        await asyncio.sleep(3)
-        await resp.write(chunks[1])
-        return resp
-
-    server.queue(slow)
+    server.queue(stall(b"".join(sse(e) for e in events[:4]), 3, sse(events[4])))
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with open_stream(client, timeout=Timeout(stream_idle=0.3)) as s:
@@ -341,13 +332,7 @@ async def test_idle_timeout_per_call(server: ScriptedServer, client: Client) -> 
 
 
 async def test_idle_timeout_per_client(server: ScriptedServer) -> None:
-    async def silent(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await resp.prepare(request)
-        await asyncio.sleep(3)
-        return resp
-
-    server.queue(silent)
+    server.queue(stall())
     async with Client(
         "k", base_url=server.base_url, max_retries=0, timeout=Timeout(stream_idle=0.2)
     ) as c:
@@ -401,15 +386,7 @@ async def test_cancelling_the_consumer_closes_the_response(
     server: ScriptedServer, client: Client
 ) -> None:
     events = text_stream_events(["a"])
-
-    async def stalls(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await resp.prepare(request)
-        await resp.write(b"".join(sse(e) for e in events[:4]))
-        await asyncio.sleep(5)
-        return resp
-
-    server.queue(stalls)
+    server.queue(stall(b"".join(sse(e) for e in events[:4]), 5))
     opened = asyncio.Event()
     holder: dict[str, Any] = {}
 
