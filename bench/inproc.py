@@ -16,8 +16,8 @@ def rawclaude_pipeline() -> Callable[[list[bytes]], str]:
     """MessageStream's own per-chunk work when it has it (``_decode_batch``: decode,
     error check, accumulate), else the public pieces: SSEParser, decode_event,
     MessageAccumulator."""
-    from rawclaude._models import TextBlock
-    from rawclaude._stream import MessageStream
+    from rawclaude.client.stream import MessageStream
+    from rawclaude.wire.models import TextBlock
 
     if not hasattr(MessageStream, "_decode_batch"):
         return _rawclaude_pieces()
@@ -37,10 +37,10 @@ def rawclaude_pipeline() -> Callable[[list[bytes]], str]:
 
 
 def _rawclaude_pieces() -> Callable[[list[bytes]], str]:
-    from rawclaude._accumulate import MessageAccumulator
-    from rawclaude._events import decode_event
-    from rawclaude._models import TextBlock
-    from rawclaude._sse import SSEParser
+    from rawclaude.wire.accumulate import MessageAccumulator
+    from rawclaude.wire.events import decode_event
+    from rawclaude.wire.models import TextBlock
+    from rawclaude.wire.sse import SSEParser
 
     def run(chunks: list[bytes]) -> str:
         parser, acc = SSEParser(), MessageAccumulator()

@@ -1,16 +1,18 @@
 """rawclaude: a small, fast async client for the Claude Messages API.
 
-Re-exports only. Optional parts (the Redis limiter, ``rawclaude.testing``) are
-imported on first use, so ``import rawclaude`` pulls in aiohttp, msgspec and
-orjson and nothing else.
+Re-exports only, resolved on first use (PEP 562): ``import rawclaude`` loads the
+error tree and nothing else, so ``import rawclaude.sse`` (the sans-IO parser)
+never pulls in aiohttp. ``rawclaude.Client`` loads the client (aiohttp); the
+Redis limiter, ``rawclaude.testing`` and the CLI load only when used.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._client import Client
-from ._exceptions import (
+from ._version import __version__
+from .wire.errors import (
     AnthropicError,
     APIConnectionError,
     APIError,
@@ -36,16 +38,34 @@ from ._exceptions import (
     UnprocessableEntityError,
     UnsupportedParameterError,
 )
-from ._headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
-from ._limiter import RateLimiter, TokenBucket
-from ._models import Message, Usage
-from ._ratelimit import RateLimitState, RateLimitWindow
-from ._stream import MessageStream
-from ._transport import Timeout
-from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._limiter_redis import RedisTokenBucket, redis_rate_limiter
+    from .client.client import Client
+    from .client.stream import MessageStream
+    from .io.limiter import RateLimiter, TokenBucket
+    from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
+    from .policy.ratelimit import RateLimitState, RateLimitWindow
+    from .policy.timeouts import Timeout
+    from .wire.headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
+    from .wire.models import Message, Usage
+
+#: Where each lazily exported name lives.
+_LAZY: dict[str, str] = {
+    "Client": ".client.client",
+    "MessageStream": ".client.stream",
+    "RateLimiter": ".io.limiter",
+    "TokenBucket": ".io.limiter",
+    "RedisTokenBucket": ".io.redis_limiter",
+    "redis_rate_limiter": ".io.redis_limiter",
+    "RateLimitState": ".policy.ratelimit",
+    "RateLimitWindow": ".policy.ratelimit",
+    "Timeout": ".policy.timeouts",
+    "API_VERSIONS": ".wire.headers",
+    "DEFAULT_API_VERSION": ".wire.headers",
+    "LEGACY_API_VERSION": ".wire.headers",
+    "Message": ".wire.models",
+    "Usage": ".wire.models",
+}
 
 __all__ = [
     "__version__",
@@ -91,10 +111,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The Redis limiter needs the optional ``redis`` package: import it only
-    # when asked for (PEP 562).
-    if name in ("RedisTokenBucket", "redis_rate_limiter"):
-        from . import _limiter_redis
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'rawclaude' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value  # resolved once; later lookups skip this function
+    return value
 
-        return getattr(_limiter_redis, name)
-    raise AttributeError(f"module 'rawclaude' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

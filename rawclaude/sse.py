@@ -9,7 +9,7 @@ Usable on its own, for any ``text/event-stream`` body::
     parser.end()
 """
 
-from ._exceptions import SSEError
-from ._sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
+from .wire.errors import SSEError
+from .wire.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEError", "SSEParser", "ServerSentEvent"]

@@ -8,7 +8,8 @@ raw JSON of a type this version does not know yet.
 
 from __future__ import annotations
 
-from ._events import (
+from .policy.ratelimit import RateLimitState, RateLimitWindow
+from .wire.events import (
     CitationsDelta,
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
@@ -29,7 +30,7 @@ from ._events import (
     UnknownDelta,
     UnknownEvent,
 )
-from ._models import (
+from .wire.models import (
     BashCodeExecutionToolResultBlock,
     CacheCreation,
     Citation,
@@ -66,7 +67,6 @@ from ._models import (
     WebSearchResultBlock,
     WebSearchToolResultBlock,
 )
-from ._ratelimit import RateLimitState, RateLimitWindow
 
 __all__ = [
     "BashCodeExecutionToolResultBlock",

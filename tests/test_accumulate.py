@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rawclaude._accumulate import MessageAccumulator
-from rawclaude._events import StreamEvent, decode_event
-from rawclaude._exceptions import APIResponseValidationError
-from rawclaude._models import (
+from rawclaude.wire.accumulate import MessageAccumulator
+from rawclaude.wire.errors import APIResponseValidationError
+from rawclaude.wire.events import StreamEvent, decode_event
+from rawclaude.wire.models import (
     CitationCharLocation,
     TextBlock,
     ThinkingBlock,

@@ -34,7 +34,7 @@ from rawclaude import (
     UnprocessableEntityError,
     UnsupportedParameterError,
 )
-from rawclaude._retry import RetryPolicy
+from rawclaude.policy.retry import RetryPolicy
 
 SECRET = "sk-ant-secret-DO-NOT-LEAK-1234"
 MSG = [{"role": "user", "content": "Hello"}]

@@ -23,9 +23,9 @@ from rawclaude import (
     RateLimitError,
     Timeout,
 )
-from rawclaude._models import TextBlock, ThinkingBlock, ToolUseBlock
-from rawclaude._retry import RetryPolicy
+from rawclaude.policy.retry import RetryPolicy
 from rawclaude.testing import FakeServer, RateLimit, Reply
+from rawclaude.wire.models import TextBlock, ThinkingBlock, ToolUseBlock
 
 MSG = [
     {

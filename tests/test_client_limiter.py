@@ -18,7 +18,7 @@ from scripted_server import (
 )
 
 from rawclaude import Client, RateLimiter, RateLimitError
-from rawclaude._retry import RetryPolicy
+from rawclaude.policy.retry import RetryPolicy
 
 MSG = [{"role": "user", "content": "Hello"}]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rawclaude import ConfigurationError, UnsupportedParameterError
-from rawclaude._headers import (
+from rawclaude._version import __version__
+from rawclaude.wire.headers import (
     DEFAULT_API_VERSION,
     LEGACY_API_VERSION,
     VERSION_RULES,
@@ -14,7 +15,6 @@ from rawclaude._headers import (
     check_params,
     with_call_headers,
 )
-from rawclaude._version import __version__
 
 
 def _headers(**kw: object) -> dict[str, str]:

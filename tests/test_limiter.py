@@ -10,18 +10,16 @@ from typing import Any
 
 import pytest
 
-from rawclaude import _limiter
-from rawclaude._exceptions import ConfigurationError
-from rawclaude._limiter import (
+from rawclaude.io import limiter as _limiter
+from rawclaude.io.limiter import (
     DEFAULT_429_PAUSE,
     RateLimiter,
     TokenBucket,
-    grant_delay,
     pause_after_429,
-    refill,
-    time_until,
 )
-from rawclaude._ratelimit import RateLimitState, RateLimitWindow
+from rawclaude.policy.bucket import grant_delay, refill, time_until
+from rawclaude.policy.ratelimit import RateLimitState, RateLimitWindow
+from rawclaude.wire.errors import ConfigurationError
 
 
 class FakeClock:

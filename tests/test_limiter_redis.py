@@ -19,10 +19,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis_server import RedisServer, free_port, own_redis_server, redis_server
 
-from rawclaude._exceptions import ConfigurationError, RateLimiterUnavailableError
-from rawclaude._limiter import RateLimiter
-from rawclaude._limiter_redis import RedisTokenBucket, redis_rate_limiter
-from rawclaude._ratelimit import RateLimitState, RateLimitWindow
+from rawclaude.io.limiter import RateLimiter
+from rawclaude.io.redis_limiter import RedisTokenBucket, redis_rate_limiter
+from rawclaude.policy.ratelimit import RateLimitState, RateLimitWindow
+from rawclaude.wire.errors import ConfigurationError, RateLimiterUnavailableError
 
 __all__ = ["own_redis_server", "redis_server"]  # fixtures, imported for pytest
 
@@ -275,8 +275,8 @@ async def test_rate_limiter_on_shared_buckets(redis_server: RedisServer) -> None
 # N single tokens with C concurrent tasks and prints the wall-clock grant times.
 WORKER = r"""
 import asyncio, json, sys, time
-from rawclaude._limiter import RateLimiter
-from rawclaude._limiter_redis import RedisTokenBucket
+from rawclaude.io.limiter import RateLimiter
+from rawclaude.io.redis_limiter import RedisTokenBucket
 
 async def main(url, key, rate, capacity, n, concurrency):
     bucket = RedisTokenBucket(url, key, rate, capacity)
@@ -344,7 +344,7 @@ async def _create_full_bucket(url: str, key: str, rate: float, capacity: float) 
 
 def test_import_rawclaude_never_imports_redis() -> None:
     code = (
-        "import sys, rawclaude, rawclaude._limiter_redis\n"
+        "import sys, rawclaude, rawclaude.io.redis_limiter\n"
         "assert 'redis' not in sys.modules, sorted(m for m in sys.modules if 'redis' in m)\n"
     )
     env = _env()

@@ -1,4 +1,4 @@
-"""Response models and stream event decoding (rawclaude._models, rawclaude._events).
+"""Response models and stream event decoding (rawclaude.wire.models, rawclaude.wire.events).
 
 Fixtures follow the shapes in the Messages API reference and the streaming
 docs; the round-trip tests check that ``msgspec.to_builtins`` gives back the
@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rawclaude._events import (
+from rawclaude.wire.errors import APIResponseValidationError
+from rawclaude.wire.events import (
     CitationsDelta,
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
@@ -35,8 +36,7 @@ from rawclaude._events import (
     UnknownEvent,
     decode_event,
 )
-from rawclaude._exceptions import APIResponseValidationError
-from rawclaude._models import (
+from rawclaude.wire.models import (
     BashCodeExecutionToolResultBlock,
     CitationCharLocation,
     CitationContentBlockLocation,

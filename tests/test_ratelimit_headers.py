@@ -1,4 +1,4 @@
-"""Rate-limit header parsing (rawclaude._ratelimit): tables, no clock, no IO."""
+"""Rate-limit header parsing (rawclaude.policy.ratelimit): tables, no clock, no IO."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from rawclaude._ratelimit import (
+from rawclaude.policy.ratelimit import (
     RateLimitState,
     RateLimitWindow,
     estimate_input_tokens,

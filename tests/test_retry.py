@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from rawclaude._retry import RetryPolicy, backoff, decide, is_retryable, server_wait
+from rawclaude.policy.retry import RetryPolicy, backoff, decide, is_retryable, server_wait
 
 NOW = 1_700_000_000.0
 POLICY = RetryPolicy(max_retries=2, initial_delay=0.5, max_delay=8.0, max_retry_wait=60.0)

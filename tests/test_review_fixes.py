@@ -31,7 +31,7 @@ from rawclaude import (
     RateLimitError,
     Timeout,
 )
-from rawclaude._retry import RetryPolicy
+from rawclaude.policy.retry import RetryPolicy
 
 MSG = [{"role": "user", "content": "Hello"}]
 SECRET = "sk-ant-review-SECRET-42"

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rawclaude import _sse
 from rawclaude.sse import ServerSentEvent, SSEError, SSEParser
+from rawclaude.wire import sse as _sse
 
 BOM = b"\xef\xbb\xbf"
 

@@ -33,15 +33,15 @@ from rawclaude import (
     SSEError,
     Timeout,
 )
-from rawclaude._events import (
+from rawclaude.policy.retry import RetryPolicy
+from rawclaude.wire.events import (
     ContentBlockDeltaEvent,
     MessageStartEvent,
     MessageStopEvent,
     PingEvent,
     UnknownEvent,
 )
-from rawclaude._models import TextBlock, ThinkingBlock, ToolUseBlock
-from rawclaude._retry import RetryPolicy
+from rawclaude.wire.models import TextBlock, ThinkingBlock, ToolUseBlock
 
 MSG = [{"role": "user", "content": "Hello"}]
 PIECES = ["Hé", "llo, ", "wörld ", "— ", "日本語 ", "🙂!"]

@@ -26,8 +26,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 import orjson
 
-from . import _transport
-from ._exceptions import (
+from ..io import transport as _transport
+from ..policy.ratelimit import (
+    NOTHING_USED,
+    RateLimitState,
+    estimate_input_tokens,
+    parse_rate_limit_headers,
+    usage_for_limiter,
+)
+from ..policy.retry import RetryDecision, RetryPolicy, decide
+from ..policy.timeouts import Timeout, coerce_timeout
+from ..wire.errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -35,30 +44,21 @@ from ._exceptions import (
     RateLimitError,
     status_error_class,
 )
-from ._headers import (
+from ..wire.headers import (
     DEFAULT_API_VERSION,
     build_headers,
     check_api_version,
     check_credential,
     with_call_headers,
 )
-from ._models import Usage, decode_error_body
-from ._ratelimit import (
-    NOTHING_USED,
-    RateLimitState,
-    estimate_input_tokens,
-    parse_rate_limit_headers,
-    usage_for_limiter,
-)
-from ._resources import Messages, Models
-from ._retry import RetryDecision, RetryPolicy, decide
-from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._transport import Timeout, coerce_timeout
+from ..wire.models import Usage, decode_error_body
+from ..wire.sse import DEFAULT_MAX_EVENT_SIZE
+from .resources import Messages, Models
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._limiter import RateLimiter, Reservation
+    from ..io.limiter import RateLimiter, Reservation
 
 __all__ = ["Client", "PreparedRequest"]
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import msgspec
 
-from ._exceptions import APIResponseValidationError
-from ._models import (
+from .errors import APIResponseValidationError
+from .models import (
     Citation,
     Container,
     ContentBlock,

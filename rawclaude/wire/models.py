@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from ._exceptions import APIResponseValidationError
+from .errors import APIResponseValidationError
 
 if TYPE_CHECKING:
     from typing import TypeAlias

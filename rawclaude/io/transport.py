@@ -17,12 +17,12 @@ from functools import lru_cache
 from typing import NoReturn
 
 import aiohttp
-import msgspec
 
-from ._exceptions import APIConnectionError, APITimeoutError, ConfigurationError
+from ..policy.timeouts import Timeout
+from ..wire.errors import APIConnectionError, APITimeoutError
 
 __all__ = [
-    "Timeout",
+    "client_timeout",
     "new_session",
     "send",
     "read_body",
@@ -31,48 +31,8 @@ __all__ = [
 ]
 
 
-class Timeout(msgspec.Struct, frozen=True, kw_only=True):
-    """Timeouts in seconds; ``None`` switches one off.
-
-    * ``connect``: establishing the TCP/TLS connection (default 5 s).
-    * ``total``: a whole non-streaming call, response body included (default
-      600 s: the API allows long generations).
-    * ``stream_idle``: the longest time a stream may go without a byte
-      (default 60 s; the API sends ``ping`` events while it thinks).
-    """
-
-    connect: float | None = 5.0
-    total: float | None = 600.0
-    stream_idle: float | None = 60.0
-
-    def __post_init__(self) -> None:
-        for name in ("connect", "total", "stream_idle"):
-            value = getattr(self, name)
-            if value is not None:
-                _positive_seconds(value, f"Timeout.{name} (None: no timeout)")
-
-    def merge(self, override: Timeout | float | None, *, stream: bool) -> Timeout:
-        """This (the client's) timeout overridden by a per-call value.
-
-        A ``Timeout`` replaces it whole. A number sets the timeout that bounds
-        the call: ``total`` for a non-streaming call, ``stream_idle`` for a
-        stream (a stream has no total: it may rightly run for many minutes).
-        """
-        if override is None:
-            return self
-        if isinstance(override, Timeout):
-            return override
-        seconds = _positive_seconds(override, "timeout")
-        if stream:
-            return msgspec.structs.replace(self, stream_idle=seconds)
-        return msgspec.structs.replace(self, total=seconds)
-
-    def for_request(self, *, stream: bool) -> aiohttp.ClientTimeout:
-        return _client_timeout(self, stream)
-
-
 @lru_cache(maxsize=64)
-def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
+def client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
     """aiohttp's timeout for ours, built once per distinct value (it is per request)."""
     if stream:
         # A stream can rightly run for many minutes: bound its silences.
@@ -80,22 +40,6 @@ def _client_timeout(timeout: Timeout, stream: bool) -> aiohttp.ClientTimeout:
             total=None, sock_connect=timeout.connect, sock_read=timeout.stream_idle
         )
     return aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
-
-
-def _positive_seconds(value: object, what: str) -> float:
-    # aiohttp reads 0 as "no timeout": refuse it rather than hang silently.
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    raise ConfigurationError(f"{what} must be a positive number of seconds, got {value!r}")
-
-
-def coerce_timeout(value: Timeout | float | None) -> Timeout:
-    """The client's ``timeout=`` argument: a Timeout, or seconds for ``total``."""
-    if value is None:
-        return Timeout()
-    if isinstance(value, Timeout):
-        return value
-    return Timeout(total=_positive_seconds(value, "timeout (or a rawclaude.Timeout)"))
 
 
 def new_session(max_connections: int) -> aiohttp.ClientSession:
@@ -155,7 +99,7 @@ async def send(
             url,
             headers=headers,
             data=body,
-            timeout=timeout.for_request(stream=stream),
+            timeout=client_timeout(timeout, stream),
             allow_redirects=False,
             # A user's session may set raise_for_status; we read every status
             # ourselves (and aiohttp's error would carry the request headers).

@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
-from ._exceptions import ConfigurationError, UnsupportedParameterError
-from ._version import __version__
+from .._version import __version__
+from .errors import ConfigurationError, UnsupportedParameterError
 
 __all__ = [
     "API_VERSIONS",

@@ -1,4 +1,5 @@
-"""Token buckets and the client-side rate limiter (layer 0: asyncio, no IO).
+"""Token buckets and the client-side rate limiter (layer 1: the asyncio side;
+the arithmetic is in ``rawclaude.policy.bucket``).
 
 The Claude API limits requests, input tokens and output tokens per minute with
 token buckets whose "capacity is continuously replenished up to your maximum
@@ -25,8 +26,9 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol
 
-from ._exceptions import ConfigurationError, RateLimiterUnavailableError
-from ._ratelimit import RateLimitState
+from ..policy.bucket import check_amount, grant_delay, non_negative, positive, refill
+from ..policy.ratelimit import RateLimitState
+from ..wire.errors import ConfigurationError, RateLimiterUnavailableError
 
 __all__ = [
     "Bucket",
@@ -34,52 +36,10 @@ __all__ = [
     "RateLimiter",
     "Reservation",
     "TokenBucket",
-    "grant_delay",
     "pause_after_429",
-    "refill",
-    "time_until",
 ]
 
 logger = logging.getLogger("rawclaude.limiter")
-
-# Float slack when comparing token counts: a timer set for exactly the moment
-# N tokens are there must not find 0.9999999 of the last one and sleep again.
-_EPSILON = 1e-9
-
-
-# --------------------------------------------------------------------------- math
-
-
-def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
-    """Tokens after ``elapsed`` seconds of refilling at ``rate``, capped at ``capacity``."""
-    return min(capacity, tokens + max(0.0, elapsed) * rate)
-
-
-def time_until(tokens: float, amount: float, rate: float) -> float:
-    """Seconds of refill before ``amount`` tokens are there (0.0 if they already are)."""
-    deficit = amount - tokens
-    if deficit <= _EPSILON * max(1.0, amount):
-        return 0.0
-    return deficit / rate
-
-
-def grant_delay(tokens: float, amount: float, rate: float, paused_for: float) -> float:
-    """Seconds before ``amount`` can be granted: the pause or the refill, whichever ends last.
-
-    Tokens keep refilling during a pause; a pause only holds back grants.
-    """
-    return max(0.0, paused_for, time_until(tokens, amount, rate))
-
-
-def check_amount(amount: float, capacity: float) -> float:
-    """A valid request size for a bucket of ``capacity``, else ``ValueError`` at once."""
-    amount = _non_negative("amount", amount)
-    if amount > capacity:
-        raise ValueError(
-            f"cannot acquire {amount:g} tokens from a bucket of capacity "
-            f"{capacity:g}: it would never be granted"
-        )
-    return amount
 
 
 def _loop_time() -> float:
@@ -89,18 +49,6 @@ def _loop_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return time.monotonic()
-
-
-def _positive(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- bucket
@@ -133,8 +81,8 @@ class TokenBucket:
     def __init__(
         self, rate: float, capacity: float, *, clock: Callable[[], float] | None = None
     ) -> None:
-        self._rate = _positive("rate", rate)
-        self._capacity = _positive("capacity", capacity)
+        self._rate = positive("rate", rate)
+        self._capacity = positive("capacity", capacity)
         self._clock = clock or _loop_time
         self._tokens = self._capacity
         self._updated: float | None = None  # set on first use, in the right clock
@@ -192,13 +140,13 @@ class TokenBucket:
 
     def refund(self, amount: float) -> None:
         """Give back tokens that were taken but not used (capped at capacity)."""
-        amount = _non_negative("amount", amount)
+        amount = non_negative("amount", amount)
         self._tokens = min(self._capacity, self._refill(self._clock()) + amount)
         self._serve()
 
     def clamp(self, remaining: float) -> None:
         """Never be more optimistic than the server: keep at most ``remaining`` tokens."""
-        remaining = _non_negative("remaining", remaining)
+        remaining = non_negative("remaining", remaining)
         self._tokens = min(self._refill(self._clock()), remaining)
         self._serve()  # the head waiter's timer is now too early: set it again
 
@@ -209,7 +157,7 @@ class TokenBucket:
 
     def pause_for(self, seconds: float) -> None:
         """Grant nothing for the next ``seconds``."""
-        self.pause_until(self._clock() + _non_negative("seconds", seconds))
+        self.pause_until(self._clock() + non_negative("seconds", seconds))
 
     def _check_amount(self, amount: float) -> float:
         return check_amount(amount, self._capacity)
@@ -410,7 +358,7 @@ class RateLimiter:
         burst_seconds: float = 60.0,
         bucket_factory: BucketFactory | None = None,
     ) -> None:
-        burst = _positive("burst_seconds", burst_seconds)
+        burst = positive("burst_seconds", burst_seconds)
         make = bucket_factory or _local_bucket
         self._factory = bucket_factory
         self._requests = _build(make, "requests", requests_per_minute, burst)
@@ -499,8 +447,8 @@ class RateLimiter:
     def _plan(self, input_tokens: float, output_tokens: float) -> list[tuple[Bucket, float]]:
         wanted = (
             (self._requests, 1.0),
-            (self._input, _non_negative("input_tokens", input_tokens)),
-            (self._output, _non_negative("output_tokens", output_tokens)),
+            (self._input, non_negative("input_tokens", input_tokens)),
+            (self._output, non_negative("output_tokens", output_tokens)),
         )
         # Above capacity: clamp (see the class docstring); zero: nothing to wait for.
         return [(b, min(n, b.capacity)) for b, n in wanted if b is not None and n > 0]
@@ -575,7 +523,7 @@ class RateLimiter:
 def _build(make: BucketFactory, name: str, per_minute: float | None, burst: float) -> Bucket | None:
     if per_minute is None:
         return None
-    limit = _positive(f"{name}_per_minute", per_minute)
+    limit = positive(f"{name}_per_minute", per_minute)
     return make(name, limit / 60.0, limit * burst / 60.0)
 
 

@@ -23,7 +23,7 @@ from itertools import repeat
 
 import msgspec
 
-from ._exceptions import SSEError
+from .errors import SSEError
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEParser", "ServerSentEvent"]
 

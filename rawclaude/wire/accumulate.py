@@ -23,7 +23,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from ._events import (
+from .errors import APIResponseValidationError
+from .events import (
     CitationsDelta,
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
@@ -39,8 +40,7 @@ from ._events import (
     TextDelta,
     ThinkingDelta,
 )
-from ._exceptions import APIResponseValidationError
-from ._models import (
+from .models import (
     Citation,
     ContentBlock,
     MCPToolUseBlock,

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode
 
-from ._exceptions import APIError, ConfigurationError
-from ._headers import check_params
-from ._models import (
+from ..policy.timeouts import Timeout
+from ..wire.errors import APIError, ConfigurationError
+from ..wire.headers import check_params
+from ..wire.models import (
     Message,
     MessageTokensCount,
     ModelInfo,
@@ -22,11 +23,10 @@ from ._models import (
     decode_model,
     decode_model_list,
 )
-from ._stream import MessageStream, MessageStreamManager
-from ._transport import Timeout
+from .stream import MessageStream, MessageStreamManager
 
 if TYPE_CHECKING:
-    from ._client import Client, PreparedRequest
+    from .client import Client, PreparedRequest
 
 __all__ = ["Messages", "Models"]
 

@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import orjson
 
-from . import _transport
-from ._accumulate import MessageAccumulator
-from ._events import (
+from ..io import transport as _transport
+from ..policy.ratelimit import NOTHING_USED, usage_for_limiter
+from ..policy.timeouts import Timeout
+from ..wire.accumulate import MessageAccumulator
+from ..wire.errors import APIConnectionError, APIError, APIStatusError, error_class_for_type
+from ..wire.events import (
     ContentBlockDeltaEvent,
     ErrorEvent,
     MessageDeltaEvent,
@@ -36,17 +39,14 @@ from ._events import (
     _KnownEvent,
     decode_event,
 )
-from ._exceptions import APIConnectionError, APIError, APIStatusError, error_class_for_type
-from ._models import Message, TextBlock
-from ._ratelimit import NOTHING_USED, usage_for_limiter
-from ._sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
-from ._transport import Timeout
+from ..wire.models import Message, TextBlock
+from ..wire.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._client import Client, PreparedRequest
-    from ._limiter import Reservation
+    from ..io.limiter import Reservation
+    from .client import Client, PreparedRequest
 
 __all__ = ["MessageStream", "MessageStreamManager"]
 

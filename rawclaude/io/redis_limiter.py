@@ -41,8 +41,9 @@ import logging
 import random
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ._exceptions import ConfigurationError, RateLimiterUnavailableError
-from ._limiter import RateLimiter, _non_negative, _positive, check_amount
+from ..policy.bucket import check_amount, non_negative, positive
+from ..wire.errors import ConfigurationError, RateLimiterUnavailableError
+from .limiter import RateLimiter
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -149,8 +150,8 @@ class RedisTokenBucket:
         on_unavailable: OnUnavailable = "fail_closed",
         key_prefix: str = "rawclaude:",
     ) -> None:
-        self._rate = _positive("rate", rate)
-        self._capacity = _positive("capacity", capacity)
+        self._rate = positive("rate", rate)
+        self._capacity = positive("capacity", capacity)
         self._fail_open = _check_mode(on_unavailable)
         self._client, self._owns_client = _client_from(redis)
         self._key = key_prefix + key
@@ -195,15 +196,15 @@ class RedisTokenBucket:
 
     async def refund(self, amount: float) -> None:
         """Give back unused tokens (capped at capacity)."""
-        await self._call("refund", _non_negative("amount", amount))
+        await self._call("refund", non_negative("amount", amount))
 
     async def clamp(self, remaining: float) -> None:
         """Keep at most ``remaining`` tokens (the server's view)."""
-        await self._call("clamp", _non_negative("remaining", remaining))
+        await self._call("clamp", non_negative("remaining", remaining))
 
     async def pause_for(self, seconds: float) -> None:
         """No grants for ``seconds`` from now (Redis server time), for every process."""
-        await self._call("pause", _non_negative("seconds", seconds))
+        await self._call("pause", non_negative("seconds", seconds))
 
     async def tokens(self) -> float | None:
         """Tokens available now; None when Redis is unreachable in fail-open mode."""

@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 
 import msgspec
 
-from ._models import Usage
+from ..wire.models import Usage
 
 __all__ = [
     "NOTHING_USED",
