@@ -159,7 +159,6 @@ class Client:
         holder = SessionHolder(
             session,
             max_connections=check_positive_int("max_connections", max_connections),
-            trust_env=trust_env,
         )
         shared = _Shared(holder, SharedState(check_limiter(limiter)), trust_env)
         changes = {
@@ -208,6 +207,7 @@ class Client:
             max_error_body_size=config.max_error_body_size,
             max_event_size=config.max_event_size,
             proxy=config.proxy,
+            trust_env=shared.trust_env,
             headers=build_headers(
                 api_key=None,
                 auth_token=None,
