@@ -16,6 +16,7 @@ MODULES = {
     "stream": "stream",
     "ttft": "ttft",
     "create": "create",
+    "stages": "stages",
     "many": "many",
     "import": "imports",
     "footprint": "footprint",
