@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
@@ -25,7 +25,7 @@ class Point(msgspec.Struct):
 def plot(
     points: list[Point],
     color: Literal["red", "blue"] = "red",
-    label: Optional[str] = None,
+    label: str | None = None,
     scale: float = 1.0,
     tags: dict[str, int] = {"a": 1},  # noqa: B006 - a default the tool copies per call
     closed: bool = False,
@@ -57,7 +57,11 @@ def test_definition_from_signature_and_docstring() -> None:
     props = schema["properties"]
     assert props["points"]["description"] == "The points to draw, in drawing order."
     assert props["points"]["items"] == {"$ref": "#/$defs/Point"}
-    assert props["color"] == {"description": "Line colour.", "enum": ["blue", "red"], "default": "red"}
+    assert props["color"] == {
+        "description": "Line colour.",
+        "enum": ["blue", "red"],
+        "default": "red",
+    }
     assert props["label"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
     assert props["label"]["description"] == "A caption."
     assert props["scale"] == {"type": "number", "default": 1.0}
@@ -133,7 +137,10 @@ async def test_tool_error_and_exceptions(caplog: pytest.LogCaptureFixture) -> No
 
 
 async def test_results_str_json_blocks_and_unencodable() -> None:
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "AA=="},
+    }
     assert tool_result_content("plain") == "plain"
     assert tool_result_content({"a": [1, None]}) == '{"a":[1,null]}'
     assert tool_result_content(Point(1)) == '{"x":1,"y":0.0}'

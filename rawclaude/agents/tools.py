@@ -24,7 +24,7 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, Generic, TypeVar, Union, get_type_hints, overload
+from typing import Annotated, Any, Generic, TypeVar, get_type_hints, overload
 
 import msgspec
 
@@ -234,7 +234,7 @@ def tool_result_content(value: Any) -> str | list[dict[str, Any]]:
     return msgspec.json.encode(value).decode()
 
 
-AnyFn = Union[Callable[..., Awaitable[R]], Callable[..., R]]
+AnyFn = Callable[..., Awaitable[R]] | Callable[..., R]
 
 
 @overload
