@@ -39,7 +39,9 @@ __all__ = [
     "ToolCall",
     "ToolRunner",
     "Turn",
+    "check_loop_limits",
     "sum_usage",
+    "tool_table",
     "tool_runner",
 ]
 
@@ -102,7 +104,7 @@ def sum_usage(usages: Iterable[Usage]) -> Usage:
     )
 
 
-def _tool_table(tools: Sequence[Tool[Any] | dict[str, Any]]) -> dict[str, Tool[Any]]:
+def tool_table(tools: Sequence[Tool[Any] | dict[str, Any]]) -> dict[str, Tool[Any]]:
     table: dict[str, Tool[Any]] = {}
     for item in tools:
         if isinstance(item, Tool):
@@ -117,7 +119,7 @@ def _tool_table(tools: Sequence[Tool[Any] | dict[str, Any]]) -> dict[str, Tool[A
     return table
 
 
-def _check_limits(max_iterations: int, max_parallel: int | None, timeout: float | None) -> None:
+def check_loop_limits(max_iterations: int, max_parallel: int | None, timeout: float | None) -> None:
     if (
         isinstance(max_iterations, bool)
         or not isinstance(max_iterations, int)
@@ -153,7 +155,7 @@ class ToolRunner:
         prepare_request: PrepareRequest | None = None,
         **params: Any,
     ) -> None:
-        _check_limits(max_iterations, max_parallel_tools, tool_timeout)
+        check_loop_limits(max_iterations, max_parallel_tools, tool_timeout)
         for required in ("model", "max_tokens", "messages"):
             if required not in params:
                 raise ConfigurationError(f"tool_runner needs {required}=")
@@ -163,7 +165,7 @@ class ToolRunner:
         if not isinstance(messages, list) or not messages:
             raise ConfigurationError("messages must be a non-empty list")
         self._client = client
-        self._tools = _tool_table(tools)
+        self._tools = tool_table(tools)
         self._definitions = [t.definition if isinstance(t, Tool) else t for t in tools]
         self._params = params
         self._prepare = prepare_request

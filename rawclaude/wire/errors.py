@@ -17,6 +17,7 @@
     ├── ContextBudgetError              a conversation's latest turn alone is over
     │                                   its ``max_input_tokens``
     ├── ConversationConflictError       a stored conversation changed under us
+    ├── ConversationStoreError          the conversation store (Redis) failed
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -67,6 +68,7 @@ __all__ = [
     "OutputValidationError",
     "ContextBudgetError",
     "ConversationConflictError",
+    "ConversationStoreError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
@@ -196,6 +198,10 @@ class ConversationConflictError(RawClaudeError):
         self.conversation_id = conversation_id
         self.expected_version = expected_version
         self.actual_version = actual_version
+
+
+class ConversationStoreError(RawClaudeError):
+    """A conversation store could not be read or written (e.g. Redis unreachable)."""
 
 
 class APIError(RawClaudeError):
