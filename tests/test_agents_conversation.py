@@ -90,6 +90,12 @@ async def test_cache_breakpoints_and_usage_show_reads(fake: FakeServer, client: 
         one.cache_creation_input_tokens or 0
     )
     assert count_breakpoints(conv.messages) == 0  # markers live on request copies only
+    await conv.send("third question")
+    three = conv.usages[-1]
+    # The prefix up to the previous request's newest message is read back whole,
+    # though its string content was marked (a block) then and is not now.
+    assert three.cache_read_input_tokens > two.cache_read_input_tokens  # type: ignore[operator]
+    assert all(isinstance(m["content"], list) for m in sent(fake)["messages"])
 
 
 async def test_ttl_option_and_existing_breakpoints_count(fake: FakeServer, client: Client) -> None:

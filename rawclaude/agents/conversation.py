@@ -26,6 +26,7 @@ from ..wire.errors import (
 from .history import (
     MAX_BREAKPOINTS,
     CacheTTL,
+    blocks_form,
     cache_control,
     count_breakpoints,
     estimate_tokens,
@@ -316,6 +317,9 @@ class Conversation:
     ) -> tuple[list[dict[str, Any]], Any, list[Any] | None]:
         """Place breakpoints: system, tools, newest user message, the user message before."""
         marker = cache_control(self.cache_ttl)
+        # A breakpoint turns a string content into a text block; every message takes
+        # the block form so the prefix reads the same whichever messages are marked.
+        messages = [blocks_form(m) for m in messages]
         room = MAX_BREAKPOINTS - count_breakpoints([messages, system, tools])
         if room > 0 and system is not None:
             marked = mark_system(system, marker)

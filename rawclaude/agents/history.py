@@ -23,6 +23,7 @@ import orjson
 __all__ = [
     "MAX_BREAKPOINTS",
     "CacheTTL",
+    "blocks_form",
     "cache_control",
     "count_breakpoints",
     "estimate_tokens",
@@ -92,6 +93,14 @@ def _as_blocks(content: Any) -> list[Any]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     return list(content)
+
+
+def blocks_form(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` with a string content as one text block (the same to the API)."""
+    content = message.get("content")
+    if not isinstance(content, str):
+        return message
+    return {**message, "content": _as_blocks(content)}
 
 
 def with_user_message(messages: Sequence[dict[str, Any]], content: Any) -> list[dict[str, Any]]:
