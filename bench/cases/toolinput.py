@@ -53,7 +53,7 @@ def run(client: str, p: Params) -> WorkerResult:
             if predicted > p["max_predicted"]:
                 skipped[str(size)] = f"predicted {predicted:.0f} s per run if quadratic"
                 continue
-        best, runs = _best(pipeline, chunks, value, client, p["min_time"])
+        best, repetitions[str(size)] = _best(pipeline, chunks, value, client, p["min_time"])
         metrics[f"events_per_s@{size}"] = (deltas + FRAMING_EVENTS) / best
         metrics[f"ms_per_mb@{size}"] = best / (nbytes / 1e6) * 1e3
         last = (size, best)
