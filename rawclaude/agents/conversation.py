@@ -181,8 +181,8 @@ class Conversation:
         loop ran out of iterations; the next send answers the open calls.
         """
         runner = self._runner(content)
-        async with aclosing(runner.events()) as events:
-            async for _ in events:
+        async with aclosing(runner.__aiter__()) as replies:
+            async for _ in replies:
                 pass
         return await self._finish(runner)
 
