@@ -16,6 +16,7 @@ from rawclaude import (
     tool,
 )
 from rawclaude.agents.history import count_breakpoints, is_turn_start
+from rawclaude.agents.runner import ToolCall
 from rawclaude.testing import FakeServer, Reply
 
 SYSTEM = "You are a terse assistant. " * 40
@@ -231,6 +232,20 @@ async def test_stream_and_early_exit(fake: FakeServer, client: Client) -> None:
         async for _ in s:
             break
     assert len(conv.messages) == 2  # an abandoned send changes nothing
+
+
+async def test_stream_with_tools_yields_calls_and_keeps_the_history(
+    fake: FakeServer, client: Client
+) -> None:
+    fake.queue(Reply.tool_use("add", {"a": 4, "b": 5}, text="Adding."), Reply.text("9."))
+    conv = Conversation(client, model="claude-x", tools=[add])
+    async with conv.stream("4+5?") as stream:
+        events = [e async for e in stream]
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    assert [c.content for c in calls] == ["9"]
+    assert stream.reply is not None and stream.reply.content[0].text == "9."  # type: ignore[union-attr]
+    assert [m["role"] for m in conv.messages] == ["user", "assistant", "user", "assistant"]
+    assert all(r.json["stream"] is True for r in fake.requests)
 
 
 async def test_failed_send_changes_nothing(fake: FakeServer, client: Client) -> None:
