@@ -43,6 +43,14 @@ class Config:
     share_capacity: float
     share_seconds: float
     share_start_delay: float
+    # 10. a streamed tool input
+    toolinput_sizes: tuple[int, ...]
+    toolinput_min_time: float
+    toolinput_max_predicted: float
+    # 11. the agent loop's own overhead
+    agentloop_tools: int
+    agentloop_turns: int
+    agentloop_min_time: float
 
 
 QUICK = Config(
@@ -74,6 +82,12 @@ QUICK = Config(
     share_capacity=20.0,
     share_seconds=3.0,
     share_start_delay=1.5,
+    toolinput_sizes=(25_000, 100_000, 1_000_000, 4_000_000),
+    toolinput_min_time=0.5,
+    toolinput_max_predicted=20.0,
+    agentloop_tools=8,
+    agentloop_turns=5,
+    agentloop_min_time=1.0,
 )
 
 FULL = replace(
@@ -93,6 +107,9 @@ FULL = replace(
     limiter_calls=100_000,
     redis_calls=5_000,
     share_seconds=10.0,
+    toolinput_min_time=1.5,
+    toolinput_max_predicted=60.0,
+    agentloop_min_time=3.0,
 )
 
 SMOKE = replace(
@@ -123,6 +140,10 @@ SMOKE = replace(
     share_capacity=5.0,
     share_seconds=0.3,
     share_start_delay=1.0,
+    toolinput_sizes=(2_000, 5_000, 10_000),
+    toolinput_min_time=0.0,
+    agentloop_turns=2,
+    agentloop_min_time=0.0,
 )
 
 MODES = {"quick": QUICK, "full": FULL, "smoke": SMOKE}

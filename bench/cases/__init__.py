@@ -22,6 +22,8 @@ MODULES = {
     "footprint": "footprint",
     "limiter": "limiter",
     "share": "share",
+    "toolinput": "toolinput",
+    "agentloop": "agentloop",
 }
 
 
