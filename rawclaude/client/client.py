@@ -218,7 +218,7 @@ class Client:
             hooks=config.hooks,
             request_stages=config.request_stages,
         )
-        self.messages = Messages(self._pipeline)
+        self.messages = Messages(self._pipeline, self)
         self.models = Models(self._pipeline)
 
     def with_options(self, **changes: Any) -> Client:
