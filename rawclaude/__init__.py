@@ -38,9 +38,12 @@ from .wire.errors import (
     PermissionDeniedError,
     RateLimitError,
     RateLimiterUnavailableError,
+    RateLimitPausedError,
     RawClaudeError,
     RequestTooLargeError,
+    ResponseTooLargeError,
     ServiceUnavailableError,
+    SpendLimitError,
     SSEError,
     StructuredOutputError,
     ToolError,
@@ -56,9 +59,12 @@ if TYPE_CHECKING:
     from .agents.structured import ParsedMessage, parse, parse_stream
     from .agents.tools import Tool, tool
     from .client.client import Client
+    from .client.hooks import CallRecord, Hook, RequestRecord
+    from .client.raw import RawResponse
     from .client.stream import MessageStream
     from .io.limiter import RateLimiter, TokenBucket
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
+    from .io.transport import TransportFailure
     from .policy.ratelimit import RateLimitState, RateLimitWindow
     from .policy.timeouts import Timeout
     from .wire.headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
@@ -78,6 +84,11 @@ _LAZY: dict[str, str] = {
     "RedisConversationStore": ".agents.store",
     "Client": ".client.client",
     "MessageStream": ".client.stream",
+    "Hook": ".client.hooks",
+    "RequestRecord": ".client.hooks",
+    "CallRecord": ".client.hooks",
+    "RawResponse": ".client.raw",
+    "TransportFailure": ".io.transport",
     "RateLimiter": ".io.limiter",
     "TokenBucket": ".io.limiter",
     "RedisTokenBucket": ".io.redis_limiter",
@@ -94,6 +105,14 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "__version__",
+    "Hook",
+    "RequestRecord",
+    "CallRecord",
+    "RawResponse",
+    "TransportFailure",
+    "SpendLimitError",
+    "RateLimitPausedError",
+    "ResponseTooLargeError",
     "Client",
     "Message",
     "MessageStream",
