@@ -14,7 +14,10 @@
         │                               stream-idle timeout
         ├── APIResponseValidationError  the server answered with bytes we cannot
         │   │                           decode (bad JSON in a response or an event)
-        │   └── SSEError                the event stream itself is malformed
+        │   ├── SSEError                the event stream itself is malformed
+        │   └── JSONLError              a JSON Lines body (batch results) is malformed:
+        │                               a line over the size cap, or one that does not
+        │                               decode (``.line_number`` says which)
         └── APIStatusError              the API answered with an error (HTTP status,
             │                           or an ``error`` event inside a 200 stream)
             ├── BadRequestError             400 invalid_request_error
@@ -53,6 +56,7 @@ __all__ = [
     "APITimeoutError",
     "APIResponseValidationError",
     "SSEError",
+    "JSONLError",
     "APIStatusError",
     "BadRequestError",
     "AuthenticationError",
@@ -167,6 +171,26 @@ class APIResponseValidationError(APIError):
 
 class SSEError(APIResponseValidationError):
     """The server-sent event stream is malformed (for example an event over the size cap)."""
+
+
+class JSONLError(APIResponseValidationError):
+    """A JSON Lines body is malformed: a line over the size cap, or a bad line.
+
+    ``line_number`` is the 1-based physical line of the body (blank lines and
+    every CR, LF or CRLF line end counted), so the line can be found in the
+    file; None when the error is not about one line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line_number: int | None = None,
+        data: bytes | str = b"",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, data=data, request_id=request_id)
+        self.line_number = line_number
 
 
 class APIStatusError(APIError):
