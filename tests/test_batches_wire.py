@@ -31,10 +31,16 @@ from rawclaude.wire.batches import (
     decode_deleted_batch,
     decode_result_line,
 )
+from rawclaude.wire.error_body import error_from_response
 from rawclaude.wire.errors import (
     APIResponseValidationError,
     ConfigurationError,
+    FileExpiredError,
+    FileNotDownloadableError,
+    InternalServerError,
     JSONLError,
+    NotFoundError,
+    StorageQuotaExceededError,
     UnsupportedParameterError,
 )
 from rawclaude.wire.files import decode_deleted_file, decode_file, decode_file_page
@@ -452,3 +458,34 @@ def test_encode_batches_is_lazy() -> None:
     first = next(batches)
     assert first.count == 3 and taken == 4  # the 4th request closed the first batch
     assert [b.count for b in batches] == [3, 3, 1] and taken == 10
+
+
+def _error(status: int, code: str | None) -> bytes:
+    details = {"error_code": code} if code else None
+    kind = {400: "invalid_request_error", 404: "not_found_error", 500: "api_error"}[status]
+    return orjson.dumps(
+        {"type": "error", "error": {"type": kind, "message": "nope", "details": details}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls", "advice"),
+    [
+        (404, "file_expired", FileExpiredError, "upload it again"),
+        (400, "file_not_downloadable", FileNotDownloadableError, "created by a tool"),
+        (400, "storage_quota_exceeded", StorageQuotaExceededError, "client.files.delete"),
+    ],
+)
+def test_file_error_codes_get_their_classes_and_advice(
+    status: int, code: str, cls: type[Exception], advice: str
+) -> None:
+    err = error_from_response(status, None, {}, _error(status, code))
+    assert type(err) is cls
+    assert err.status_code == status and err.error_code == code
+    assert "nope" in str(err) and advice in str(err)
+
+
+def test_a_file_code_on_another_status_keeps_the_status_class() -> None:
+    err = error_from_response(500, None, {}, _error(500, "file_expired"))
+    assert type(err) is InternalServerError and err.error_code == "file_expired"
+    assert type(error_from_response(404, None, {}, _error(404, None))) is NotFoundError

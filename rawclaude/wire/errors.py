@@ -22,10 +22,13 @@
         └── APIStatusError              the API answered with an error (HTTP status,
             │                           or an ``error`` event inside a 200 stream)
             ├── BadRequestError             400 invalid_request_error
+            │   ├── FileNotDownloadableError    error_code file_not_downloadable
+            │   └── StorageQuotaExceededError   error_code storage_quota_exceeded
             ├── AuthenticationError         401 authentication_error
             ├── PaymentRequiredError        402 billing_error
             ├── PermissionDeniedError       403 permission_error
             ├── NotFoundError               404 not_found_error
+            │   └── FileExpiredError            error_code file_expired
             ├── ConflictError               409
             ├── RequestTooLargeError        413 request_too_large
             ├── UnprocessableEntityError    422
@@ -69,6 +72,10 @@ __all__ = [
     "RequestTooLargeError",
     "RateLimitError",
     "SpendLimitError",
+    "FileExpiredError",
+    "FileNotDownloadableError",
+    "StorageQuotaExceededError",
+    "error_code_class",
     "RateLimitPausedError",
     "InternalServerError",
     "OverloadedError",
@@ -311,6 +318,61 @@ class SpendLimitError(RateLimitError):
     Raise the limit in the Console (or wait for the period to reset); retrying
     only adds requests that will be refused the same way.
     """
+
+
+class _Advised(APIStatusError):
+    """An error the API gives a fine-grained ``error_code`` for, with what to do."""
+
+    #: One sentence of advice, appended to the API's message.
+    advice = ""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(f"{message} ({self.advice})" if message else self.advice, **kwargs)
+
+
+class FileExpiredError(_Advised, NotFoundError):
+    """404 ``file_expired``: the file's ``expires_at`` has passed; its content is gone."""
+
+    advice = "the file has expired and its content is no longer available: upload it again"
+
+
+class FileNotDownloadableError(_Advised, BadRequestError):
+    """400 ``file_not_downloadable``: only files a tool created can be downloaded.
+
+    A file you uploaded has ``downloadable: false``: its bytes are the ones you sent.
+    """
+
+    advice = (
+        "only files created by a tool (such as code execution) can be downloaded; check "
+        "FileMetadata.downloadable first"
+    )
+
+
+class StorageQuotaExceededError(_Advised, BadRequestError):
+    """400 ``storage_quota_exceeded``: the organization's file storage is full."""
+
+    advice = (
+        "the organization's file storage quota is exhausted: delete files you no longer "
+        "need (client.files.delete) and retry the upload"
+    )
+
+
+#: ``error.details.error_code`` -> its class, used when that class is one of
+#: the status's own (a file error code on an unexpected status keeps the
+#: status's class). Spend limits are mapped on any status (see error_body).
+_BY_ERROR_CODE: dict[str, type[APIStatusError]] = {
+    "file_expired": FileExpiredError,
+    "file_not_downloadable": FileNotDownloadableError,
+    "storage_quota_exceeded": StorageQuotaExceededError,
+}
+
+
+def error_code_class(cls: type[APIStatusError], code: str | None) -> type[APIStatusError]:
+    """The class for an error of class ``cls`` (from its status) with ``error_code``."""
+    if code in SPEND_LIMIT_ERROR_CODES:
+        return SpendLimitError
+    sub = _BY_ERROR_CODE.get(code or "")
+    return sub if sub is not None and issubclass(sub, cls) else cls
 
 
 class RateLimitPausedError(RateLimitError):
