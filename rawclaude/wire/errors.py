@@ -7,6 +7,8 @@
     │   │                               raised before anything is sent
     │   └── UnsupportedParameterError   a parameter the chosen API version refuses
     ├── RateLimiterUnavailableError     a shared (Redis) limiter could not be reached
+    ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
+    │                                   within ``batches.wait(timeout=...)``
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -57,6 +59,7 @@ __all__ = [
     "ConfigurationError",
     "UnsupportedParameterError",
     "RateLimiterUnavailableError",
+    "BatchWaitTimeoutError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
@@ -124,6 +127,18 @@ class UnsupportedParameterError(ConfigurationError):
 
 class RateLimiterUnavailableError(RawClaudeError):
     """A shared limiter backend (Redis) could not be reached (fail-closed mode)."""
+
+
+class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
+    """``client.messages.batches.wait()`` gave up: the batch had not ended in time.
+
+    ``batch`` is the last state seen (a ``MessageBatch``); the batch itself goes
+    on processing on the API's side -- wait again, or cancel it.
+    """
+
+    def __init__(self, message: str, *, batch: Any) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 class APIError(RawClaudeError):

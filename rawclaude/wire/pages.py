@@ -17,13 +17,13 @@ that repeats itself must not make ``async for`` spin for ever).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
 from .errors import APIResponseValidationError
 
-__all__ = ["Page", "next_page_query", "page_decoder"]
+__all__ = ["Page", "PageLike", "next_page_query", "page_decoder"]
 
 T = TypeVar("T")
 
@@ -55,7 +55,18 @@ def page_decoder(item: type[T]) -> msgspec.json.Decoder[Page[T]]:
     return msgspec.json.Decoder(Page[item])  # type: ignore[valid-type]
 
 
-def next_page_query(page: Page[T], query: Mapping[str, str]) -> dict[str, str] | None:
+class PageLike(Protocol):
+    """What :func:`next_page_query` reads of a page (``Page``, ``ModelList``)."""
+
+    @property
+    def has_more(self) -> bool: ...
+    @property
+    def first_id(self) -> str | None: ...
+    @property
+    def last_id(self) -> str | None: ...
+
+
+def next_page_query(page: PageLike, query: Mapping[str, str]) -> dict[str, str] | None:
     """The query for the page after ``page`` (fetched with ``query``), or None.
 
     ``next_page`` wins when present (the Files API's cursor). Otherwise
@@ -63,8 +74,9 @@ def next_page_query(page: Page[T], query: Mapping[str, str]) -> dict[str, str] |
     from ``before_id`` (and no ``after_id``) goes on backwards.
     """
     rest = {k: v for k, v in query.items() if k not in _CURSORS}
-    if page.next_page:
-        step = {"page": page.next_page}
+    cursor: str | None = getattr(page, "next_page", None)
+    if cursor:
+        step = {"page": cursor}
     elif not page.has_more:
         return None
     elif "before_id" in query and "after_id" not in query:
