@@ -201,8 +201,10 @@ def test_an_unknown_block_inside_a_succeeded_message_survives() -> None:
 def test_reader_names_the_bad_line(bad: bytes) -> None:
     reader = BatchResultsReader()
     body = SUCCEEDED + b"\n\n" + bad + b"\n" + CANCELED + b"\n"
+    # The results before the bad line come first; the next call raises.
+    assert [r.custom_id for r in reader.feed(body)] == ["a"]
     with pytest.raises(JSONLError) as info:
-        reader.feed(body)
+        reader.feed(b"")
     assert info.value.line_number == 3
     assert "line 3" in str(info.value)
     with pytest.raises(JSONLError, match="unusable"):
@@ -215,7 +217,7 @@ def test_deep_nesting_is_a_typed_error_not_recursion() -> None:
     deep = b'{"custom_id": "a", "result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     with pytest.raises(JSONLError) as info:
         BatchResultsReader().feed(deep + b"\n")
-    assert info.value.line_number == 1
+    assert info.value.line_number == 1  # the first line: raised at once
 
 
 _lines = st.lists(st.sampled_from([SUCCEEDED, ERRORED, CANCELED, EXPIRED]), max_size=12)

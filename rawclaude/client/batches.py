@@ -338,29 +338,8 @@ class BatchResults:
 
     def __aiter__(self) -> AsyncIterator[MessageBatchIndividualResponse]:
         if self._iterator is None:
-            self._iterator = self._read()
+            self._iterator = _read(self._batches, self._batch, self._max_line, self._timeout)
         return self._iterator
-
-    async def _read(self) -> AsyncIterator[MessageBatchIndividualResponse]:
-        batches = self._batches
-        url = await batches._results_url(self._batch)
-        resp = await batches._client.request(
-            "GET", url, stream=True, timeout=self._timeout, limited=False
-        )
-        # An async generator: `break` or an exception in the caller's loop drops
-        # it, and asyncio's finalizer runs this `finally` at once (aclose).
-        try:
-            reader = BatchResultsReader(self._max_line)
-            async for chunk in resp.iter_bytes():
-                for result in reader.feed(chunk):
-                    yield result
-            for result in reader.end():
-                yield result
-        except APIError as exc:
-            exc.request_id = exc.request_id or resp.request_id
-            raise
-        finally:
-            await resp.aclose()
 
     async def aclose(self) -> None:
         """Stop reading and release the response (idempotent)."""
@@ -373,6 +352,32 @@ class BatchResults:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def _read(
+    batches: Batches, batch: BatchRef, max_line: int, timeout: Timeout | float | None
+) -> AsyncIterator[MessageBatchIndividualResponse]:
+    """The results, read as they arrive; ``finally`` releases the response.
+
+    A plain function, not a method: the generator must not hold the
+    ``BatchResults`` that holds it. Without that cycle, a ``break`` out of the
+    caller's loop drops the generator at once and asyncio's finalizer runs
+    its ``aclose()`` right away, instead of whenever the GC gets to it.
+    """
+    url = await batches._results_url(batch)
+    resp = await batches._client.request("GET", url, stream=True, timeout=timeout, limited=False)
+    try:
+        reader = BatchResultsReader(max_line)
+        async for chunk in resp.iter_bytes():
+            for result in reader.feed(chunk):
+                yield result
+        for result in reader.end():
+            yield result
+    except APIError as exc:
+        exc.request_id = exc.request_id or resp.request_id
+        raise
+    finally:
+        await resp.aclose()
 
 
 async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:

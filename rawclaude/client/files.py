@@ -173,18 +173,8 @@ class FileContent:
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         if self._iterator is None:
-            self._iterator = self._read()
+            self._iterator = _content(self._client, self._path, self._timeout)
         return self._iterator
-
-    async def _read(self) -> AsyncIterator[bytes]:
-        resp: RawResponse = await self._client.request(
-            "GET", self._path, stream=True, timeout=self._timeout, limited=False
-        )
-        try:
-            async for chunk in resp.iter_bytes():
-                yield chunk
-        finally:
-            await resp.aclose()
 
     async def read(self) -> bytes:
         """The whole content in memory (for small files)."""
@@ -200,6 +190,21 @@ class FileContent:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def _content(
+    client: Client, path: str, timeout: Timeout | float | None
+) -> AsyncIterator[bytes]:
+    # A function, not a method: no FileContent <-> generator cycle, so a `break`
+    # releases the response at once (see rawclaude.client.batches._read).
+    resp: RawResponse = await client.request(
+        "GET", path, stream=True, timeout=timeout, limited=False
+    )
+    try:
+        async for chunk in resp.iter_bytes():
+            yield chunk
+    finally:
+        await resp.aclose()
 
 
 def _source(file: object, filename: str | None) -> tuple[str, Chunks]:

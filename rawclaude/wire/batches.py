@@ -269,14 +269,17 @@ class BatchResultsReader:
     Framing is :class:`~rawclaude.wire.jsonl.JSONLFramer` (memory bounded by
     the longest line, ``max_line_size`` capping it). A line that does not
     decode raises :class:`~rawclaude.wire.errors.JSONLError` naming its
-    physical line number; the reader is then unusable.
+    physical line number -- after the results of the lines before it: the
+    call that meets the bad line returns those, the next call raises. The
+    reader is unusable after that.
     """
 
-    __slots__ = ("_failed", "_framer")
+    __slots__ = ("_failed", "_framer", "_pending")
 
     def __init__(self, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
         self._framer = JSONLFramer(max_line_size)
         self._failed = False
+        self._pending: JSONLError | None = None
 
     @property
     def lines_seen(self) -> int:
@@ -294,6 +297,9 @@ class BatchResultsReader:
         return self._decode(self._framer.end())
 
     def _check_usable(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise pending
         if self._failed:
             raise JSONLError("BatchResultsReader is unusable after an earlier JSONLError")
 
@@ -305,17 +311,21 @@ class BatchResultsReader:
             return list(map(_LINE_DECODER.decode, lines))
         except (msgspec.DecodeError, RecursionError):
             pass
-        return [self._decode_one(i, line) for i, line in enumerate(lines)]
-
-    def _decode_one(self, index: int, line: bytes) -> MessageBatchIndividualResponse:
-        try:
-            return decode_result_line(line)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            number = self._framer.line_number(index)
-            # Unusable from here on: the body is not what the API sends.
-            self._failed = True
-            raise JSONLError(
-                f"batch results line {number} is not a valid result: {exc}",
-                line_number=number,
-                data=line,
-            ) from exc
+        out: list[MessageBatchIndividualResponse] = []
+        for index, line in enumerate(lines):
+            try:
+                out.append(decode_result_line(line))
+            except (msgspec.DecodeError, RecursionError) as exc:
+                number = self._framer.line_number(index)
+                self._failed = True  # the body is not what the API sends
+                error = JSONLError(
+                    f"batch results line {number} is not a valid result: {exc}",
+                    line_number=number,
+                    data=line,
+                )
+                error.__cause__ = exc
+                if not out:
+                    raise error from exc
+                self._pending = error
+                break
+        return out
