@@ -477,8 +477,11 @@ async def test_cancelling_wait_stops_polling(
 ) -> None:
     batch = await client.messages.batches.create([req("a")])
     task = asyncio.ensure_future(client.messages.batches.wait(batch.id, poll_interval=1))
-    while len(sleeps) < 2:
+    for _ in range(200):  # a bounded number of loop turns, not a timed wait
+        if len(sleeps) >= 2:
+            break
         await asyncio.sleep(0)
+    assert len(sleeps) >= 2
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
