@@ -473,15 +473,21 @@ async def test_wait_times_out_with_the_last_state(client: Client, server: FakeSe
 
 
 async def test_cancelling_wait_stops_polling(
-    client: Client, server: FakeServer, sleeps: list[float]
+    client: Client, server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batch = await client.messages.batches.create([req("a")])
-    task = asyncio.ensure_future(client.messages.batches.wait(batch.id, poll_interval=1))
-    for _ in range(200):  # a bounded number of loop turns, not a timed wait
-        if len(sleeps) >= 2:
-            break
+    polled_twice = asyncio.Event()
+    waits: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        waits.append(delay)
+        if len(waits) == 2:
+            polled_twice.set()
         await asyncio.sleep(0)
-    assert len(sleeps) >= 2
+
+    monkeypatch.setattr(batches_module, "_sleep", fake_sleep)
+    task = asyncio.ensure_future(client.messages.batches.wait(batch.id, poll_interval=1))
+    await polled_twice.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
