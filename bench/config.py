@@ -51,6 +51,13 @@ class Config:
     agentloop_tools: int
     agentloop_turns: int
     agentloop_min_time: float
+    # 10-13. batches and files
+    batch_results: int
+    batch_pairs: int
+    batch_line_rounds: int
+    batch_line_sizes: tuple[int, int]
+    upload_mib: int
+    create_many_requests: int
 
 
 QUICK = Config(
@@ -88,6 +95,12 @@ QUICK = Config(
     agentloop_tools=8,
     agentloop_turns=5,
     agentloop_min_time=1.0,
+    batch_results=100_000,
+    batch_pairs=2,
+    batch_line_rounds=2,
+    batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
+    upload_mib=200,
+    create_many_requests=250_000,
 )
 
 FULL = replace(
@@ -144,6 +157,12 @@ SMOKE = replace(
     toolinput_min_time=0.0,
     agentloop_turns=2,
     agentloop_min_time=0.0,
+    batch_results=2_000,
+    batch_pairs=1,
+    batch_line_rounds=1,
+    batch_line_sizes=(64 * 1024, 256 * 1024),
+    upload_mib=4,
+    create_many_requests=2_500,
 )
 
 MODES = {"quick": QUICK, "full": FULL, "smoke": SMOKE}

@@ -21,13 +21,17 @@ from .wire.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchWaitTimeoutError,
     ConfigurationError,
     ConflictError,
     ContextBudgetError,
     ConversationConflictError,
     ConversationStoreError,
+    FileExpiredError,
+    FileNotDownloadableError,
     GatewayTimeoutError,
     InternalServerError,
+    JSONLError,
     MaxIterationsError,
     NotFoundError,
     OutputRefusedError,
@@ -45,6 +49,7 @@ from .wire.errors import (
     ServiceUnavailableError,
     SpendLimitError,
     SSEError,
+    StorageQuotaExceededError,
     StructuredOutputError,
     ToolError,
     ToolRunnerError,
@@ -67,6 +72,9 @@ if TYPE_CHECKING:
     from .io.transport import TransportFailure
     from .policy.ratelimit import RateLimitState, RateLimitWindow
     from .policy.timeouts import Timeout
+    from .wire.batch_requests import BatchRequest
+    from .wire.batches import MessageBatch, MessageBatchIndividualResponse
+    from .wire.files import FileMetadata
     from .wire.headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
     from .wire.models import Message, Usage
 
@@ -101,6 +109,10 @@ _LAZY: dict[str, str] = {
     "LEGACY_API_VERSION": ".wire.headers",
     "Message": ".wire.models",
     "Usage": ".wire.models",
+    "BatchRequest": ".wire.batch_requests",
+    "MessageBatch": ".wire.batches",
+    "MessageBatchIndividualResponse": ".wire.batches",
+    "FileMetadata": ".wire.files",
 }
 
 __all__ = [
@@ -171,6 +183,15 @@ __all__ = [
     "ContextBudgetError",
     "ConversationConflictError",
     "ConversationStoreError",
+    "BatchRequest",
+    "MessageBatch",
+    "MessageBatchIndividualResponse",
+    "FileMetadata",
+    "JSONLError",
+    "BatchWaitTimeoutError",
+    "FileExpiredError",
+    "FileNotDownloadableError",
+    "StorageQuotaExceededError",
 ]
 
 

@@ -50,7 +50,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
 def _expect_value(case: str, client: str, key: str) -> bool:
     if (case, client) in NOT_APPLICABLE:
         return False
-    if key == "own_import_ms":
+    if key in ("own_import_ms", "vs_floor"):
         return client == "rawclaude"
     if key == "import_vs_floor_ms":
         return client in ("rawclaude", "sdk")

@@ -24,6 +24,10 @@ MODULES = {
     "share": "share",
     "toolinput": "toolinput",
     "agentloop": "agentloop",
+    "batch_results": "batch_results",
+    "batch_line": "batch_line",
+    "upload": "upload",
+    "create_many": "create_many",
 }
 
 

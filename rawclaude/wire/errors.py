@@ -18,6 +18,8 @@
     │                                   its ``max_input_tokens``
     ├── ConversationConflictError       a stored conversation changed under us
     ├── ConversationStoreError          the conversation store (Redis) failed
+    ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
+    │                                   within ``batches.wait(timeout=...)``
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -26,14 +28,20 @@
         ├── APIResponseValidationError  the server answered with bytes we cannot
         │   │                           decode (bad JSON in a response or an event)
         │   ├── SSEError                the event stream itself is malformed
+        │   ├── JSONLError              a JSON Lines body (batch results) is malformed:
+        │   │                           a line over the size cap, or one that does not
+        │   │                           decode (``.line_number`` says which)
         │   └── ResponseTooLargeError   a body over the client's size cap
         └── APIStatusError              the API answered with an error (HTTP status,
             │                           or an ``error`` event inside a 200 stream)
             ├── BadRequestError             400 invalid_request_error
+            │   ├── FileNotDownloadableError    error_code file_not_downloadable
+            │   └── StorageQuotaExceededError   error_code storage_quota_exceeded
             ├── AuthenticationError         401 authentication_error
             ├── PaymentRequiredError        402 billing_error
             ├── PermissionDeniedError       403 permission_error
             ├── NotFoundError               404 not_found_error
+            │   └── FileExpiredError            error_code file_expired
             ├── ConflictError               409
             ├── RequestTooLargeError        413 request_too_large
             ├── UnprocessableEntityError    422
@@ -72,11 +80,13 @@ __all__ = [
     "ContextBudgetError",
     "ConversationConflictError",
     "ConversationStoreError",
+    "BatchWaitTimeoutError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
     "APIResponseValidationError",
     "SSEError",
+    "JSONLError",
     "ResponseTooLargeError",
     "APIStatusError",
     "BadRequestError",
@@ -86,6 +96,10 @@ __all__ = [
     "RequestTooLargeError",
     "RateLimitError",
     "SpendLimitError",
+    "FileExpiredError",
+    "FileNotDownloadableError",
+    "StorageQuotaExceededError",
+    "error_code_class",
     "RateLimitPausedError",
     "InternalServerError",
     "OverloadedError",
@@ -221,6 +235,18 @@ class ConversationStoreError(RawClaudeError):
     """A conversation store could not be read or written (e.g. Redis unreachable)."""
 
 
+class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
+    """``client.messages.batches.wait()`` gave up: the batch had not ended in time.
+
+    ``batch`` is the last state seen (a ``MessageBatch``); the batch itself goes
+    on processing on the API's side -- wait again, or cancel it.
+    """
+
+    def __init__(self, message: str, *, batch: Any) -> None:
+        super().__init__(message)
+        self.batch = batch
+
+
 class APIError(RawClaudeError):
     """Base of every error that comes from talking to the API."""
 
@@ -291,6 +317,26 @@ class APIResponseValidationError(APIError):
 
 class SSEError(APIResponseValidationError):
     """The server-sent event stream is malformed (for example an event over the size cap)."""
+
+
+class JSONLError(APIResponseValidationError):
+    """A JSON Lines body is malformed: a line over the size cap, or a bad line.
+
+    ``line_number`` is the 1-based physical line of the body (blank lines and
+    every CR, LF or CRLF line end counted), so the line can be found in the
+    file; None when the error is not about one line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line_number: int | None = None,
+        data: bytes | str = b"",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, data=data, request_id=request_id)
+        self.line_number = line_number
 
 
 class ResponseTooLargeError(APIResponseValidationError):
@@ -393,6 +439,61 @@ class SpendLimitError(RateLimitError):
     Raise the limit in the Console (or wait for the period to reset); retrying
     only adds requests that will be refused the same way.
     """
+
+
+class _Advised(APIStatusError):
+    """An error the API gives a fine-grained ``error_code`` for, with what to do."""
+
+    #: One sentence of advice, appended to the API's message.
+    advice = ""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(f"{message} ({self.advice})" if message else self.advice, **kwargs)
+
+
+class FileExpiredError(_Advised, NotFoundError):
+    """404 ``file_expired``: the file's ``expires_at`` has passed; its content is gone."""
+
+    advice = "the file has expired and its content is no longer available: upload it again"
+
+
+class FileNotDownloadableError(_Advised, BadRequestError):
+    """400 ``file_not_downloadable``: only files a tool created can be downloaded.
+
+    A file you uploaded has ``downloadable: false``: its bytes are the ones you sent.
+    """
+
+    advice = (
+        "only files created by a tool (such as code execution) can be downloaded; check "
+        "FileMetadata.downloadable first"
+    )
+
+
+class StorageQuotaExceededError(_Advised, BadRequestError):
+    """400 ``storage_quota_exceeded``: the organization's file storage is full."""
+
+    advice = (
+        "the organization's file storage quota is exhausted: delete files you no longer "
+        "need (client.files.delete) and retry the upload"
+    )
+
+
+#: ``error.details.error_code`` -> its class, used when that class is one of
+#: the status's own (a file error code on an unexpected status keeps the
+#: status's class). Spend limits are mapped on any status (see error_body).
+_BY_ERROR_CODE: dict[str, type[APIStatusError]] = {
+    "file_expired": FileExpiredError,
+    "file_not_downloadable": FileNotDownloadableError,
+    "storage_quota_exceeded": StorageQuotaExceededError,
+}
+
+
+def error_code_class(cls: type[APIStatusError], code: str | None) -> type[APIStatusError]:
+    """The class for an error of class ``cls`` (from its status) with ``error_code``."""
+    if code in SPEND_LIMIT_ERROR_CODES:
+        return SpendLimitError
+    sub = _BY_ERROR_CODE.get(code or "")
+    return sub if sub is not None and issubclass(sub, cls) else cls
 
 
 class RateLimitPausedError(RateLimitError):
