@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -91,7 +92,7 @@ def rawclaude_pipeline() -> Callable[[list[bytes]], Any]:
     from rawclaude.wire.models import ToolUseBlock
 
     def run(chunks: list[bytes]) -> Any:
-        stream = MessageStream(None, None, None)  # type: ignore[arg-type]
+        stream = MessageStream(SimpleNamespace(timeout=None))  # type: ignore[arg-type]
         feed, batch = stream._parser.feed, stream._decode_batch
         for chunk in chunks:
             batch(feed(chunk))
