@@ -1,4 +1,4 @@
-"""10. Batch results: 100,000 realistic results read from a results_url, and one 4 MiB line.
+"""12. Batch results: 100,000 realistic results read from a results_url.
 
 Every client reads the results the way its users would: rawclaude with
 ``client.messages.batches.results(id)``, the SDK with
@@ -131,7 +131,7 @@ METRICS = (
 
 CASE = Case(
     name="batch_results",
-    title="10. Batch results: 100,000 realistic results",
+    title="12. Batch results: 100,000 realistic results",
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,
