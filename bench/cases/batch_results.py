@@ -48,9 +48,9 @@ def _reader(client: str, base_url: str) -> tuple[Reader, Callable[[], Awaitable[
             count = tokens = 0
             async for item in raw.messages.batches.results(batch_id):
                 count += 1
-                result = item.result
-                if result.type == "succeeded":
-                    tokens += result.message.usage.output_tokens  # type: ignore[union-attr]
+                message = item.message
+                if message is not None:
+                    tokens += message.usage.output_tokens
             return count, tokens
 
         return read_raw, raw.close
