@@ -401,6 +401,8 @@ def test_one_batch_refuses_what_needs_two_and_nothing() -> None:
         encode_batch([], DEFAULT_API_VERSION)
     with pytest.raises(ConfigurationError, match="must be a list"):
         encode_batch(req("a"), DEFAULT_API_VERSION)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="must be a list"):
+        encode_batch(5, DEFAULT_API_VERSION)  # type: ignore[arg-type]
 
 
 def test_limits_can_only_be_lowered() -> None:
