@@ -43,13 +43,6 @@ class Config:
     share_capacity: float
     share_seconds: float
     share_start_delay: float
-    # 12-15. batches and files
-    batch_results: int
-    batch_pairs: int
-    batch_line_rounds: int
-    batch_line_sizes: tuple[int, int]
-    upload_mib: int
-    create_many_requests: int
     # 10. a streamed tool input
     toolinput_sizes: tuple[int, ...]
     toolinput_min_time: float
@@ -58,6 +51,13 @@ class Config:
     agentloop_tools: int
     agentloop_turns: int
     agentloop_min_time: float
+    # 12-15. batches and files
+    batch_results: int
+    batch_pairs: int
+    batch_line_rounds: int
+    batch_line_sizes: tuple[int, int]
+    upload_mib: int
+    create_many_requests: int
 
 
 QUICK = Config(
@@ -89,18 +89,18 @@ QUICK = Config(
     share_capacity=20.0,
     share_seconds=3.0,
     share_start_delay=1.5,
-    batch_results=100_000,
-    batch_pairs=4,
-    batch_line_rounds=2,
-    batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
-    upload_mib=200,
-    create_many_requests=250_000,
     toolinput_sizes=(25_000, 100_000, 1_000_000, 4_000_000),
     toolinput_min_time=0.5,
     toolinput_max_predicted=20.0,
     agentloop_tools=8,
     agentloop_turns=5,
     agentloop_min_time=1.0,
+    batch_results=100_000,
+    batch_pairs=4,
+    batch_line_rounds=2,
+    batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
+    upload_mib=200,
+    create_many_requests=250_000,
 )
 
 FULL = replace(
@@ -153,16 +153,16 @@ SMOKE = replace(
     share_capacity=5.0,
     share_seconds=0.3,
     share_start_delay=1.0,
+    toolinput_sizes=(2_000, 5_000, 10_000),
+    toolinput_min_time=0.0,
+    agentloop_turns=2,
+    agentloop_min_time=0.0,
     batch_results=2_000,
     batch_pairs=1,
     batch_line_rounds=1,
     batch_line_sizes=(64 * 1024, 256 * 1024),
     upload_mib=4,
     create_many_requests=2_500,
-    toolinput_sizes=(2_000, 5_000, 10_000),
-    toolinput_min_time=0.0,
-    agentloop_turns=2,
-    agentloop_min_time=0.0,
 )
 
 MODES = {"quick": QUICK, "full": FULL, "smoke": SMOKE}

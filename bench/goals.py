@@ -233,10 +233,10 @@ def evaluate(s: Summaries) -> list[Goal]:
     goals.append(_within(s, "installed size", "footprint", "size_mb", "MB", 1))
     goals.extend(inproc(s))
     goals.append(share(s))
-    goals.extend(batch_results(s))
-    goals.extend([batch_line(s), upload(s), create_many(s)])
     goals.extend(tool_input(s))
     goals.append(agent_loop(s))
+    goals.extend(batch_results(s))
+    goals.extend([batch_line(s), upload(s), create_many(s)])
     return goals
 
 

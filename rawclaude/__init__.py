@@ -42,9 +42,12 @@ from .wire.errors import (
     PermissionDeniedError,
     RateLimitError,
     RateLimiterUnavailableError,
+    RateLimitPausedError,
     RawClaudeError,
     RequestTooLargeError,
+    ResponseTooLargeError,
     ServiceUnavailableError,
+    SpendLimitError,
     SSEError,
     StorageQuotaExceededError,
     StructuredOutputError,
@@ -61,9 +64,12 @@ if TYPE_CHECKING:
     from .agents.structured import ParsedMessage, parse, parse_stream
     from .agents.tools import Tool, tool
     from .client.client import Client
+    from .client.hooks import CallRecord, Hook, RequestRecord
+    from .client.raw import RawResponse
     from .client.stream import MessageStream
     from .io.limiter import RateLimiter, TokenBucket
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
+    from .io.transport import TransportFailure
     from .policy.ratelimit import RateLimitState, RateLimitWindow
     from .policy.timeouts import Timeout
     from .wire.batch_requests import BatchRequest
@@ -86,6 +92,11 @@ _LAZY: dict[str, str] = {
     "RedisConversationStore": ".agents.store",
     "Client": ".client.client",
     "MessageStream": ".client.stream",
+    "Hook": ".client.hooks",
+    "RequestRecord": ".client.hooks",
+    "CallRecord": ".client.hooks",
+    "RawResponse": ".client.raw",
+    "TransportFailure": ".io.transport",
     "RateLimiter": ".io.limiter",
     "TokenBucket": ".io.limiter",
     "RedisTokenBucket": ".io.redis_limiter",
@@ -106,6 +117,14 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "__version__",
+    "Hook",
+    "RequestRecord",
+    "CallRecord",
+    "RawResponse",
+    "TransportFailure",
+    "SpendLimitError",
+    "RateLimitPausedError",
+    "ResponseTooLargeError",
     "Client",
     "Message",
     "MessageStream",
@@ -154,15 +173,6 @@ __all__ = [
     "UnprocessableEntityError",
     "ServiceUnavailableError",
     "GatewayTimeoutError",
-    "BatchRequest",
-    "MessageBatch",
-    "MessageBatchIndividualResponse",
-    "FileMetadata",
-    "JSONLError",
-    "BatchWaitTimeoutError",
-    "FileExpiredError",
-    "FileNotDownloadableError",
-    "StorageQuotaExceededError",
     "ToolError",
     "ToolRunnerError",
     "MaxIterationsError",
@@ -173,6 +183,15 @@ __all__ = [
     "ContextBudgetError",
     "ConversationConflictError",
     "ConversationStoreError",
+    "BatchRequest",
+    "MessageBatch",
+    "MessageBatchIndividualResponse",
+    "FileMetadata",
+    "JSONLError",
+    "BatchWaitTimeoutError",
+    "FileExpiredError",
+    "FileNotDownloadableError",
+    "StorageQuotaExceededError",
 ]
 
 

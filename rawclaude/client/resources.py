@@ -133,7 +133,7 @@ def _check_tags(tags: object) -> None:
 
 
 class Messages:
-    """``client.messages``: create, stream and count_tokens; ``batches``; and, under
+    """``client.messages``: create, stream, count_tokens and ``batches``; and, under
     the official SDK's names, the layer-3 helpers ``tool_runner``, ``parse`` and
     ``parse_stream`` (imported on first use; they use only the public API)."""
 

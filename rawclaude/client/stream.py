@@ -168,20 +168,13 @@ class MessageStream:
             return self._decode_each(sses)
         if len(events) != len(sses):
             return self._decode_each(sses)
-        feed = self._acc.feed
-        event = None
-        try:
-            for event in events:
-                if event.__class__ is ErrorEvent:
-                    break
-                feed(event)
-            else:
-                return events
-            done = _index(events, event)
-            self._failure = self._event_error(event, sses[done].data)
-        except APIError as exc:
-            done = _index(events, event)
-            self._failure = exc
+        done, error = self._acc.feed_many(events)
+        if done == len(events):
+            return events
+        if error is not None:
+            self._failure = error
+        else:
+            self._failure = self._event_error(events[done], sses[done].data)  # type: ignore[arg-type]
         return events[:done]
 
     def _decode_each(self, sses: list[ServerSentEvent]) -> list[StreamEvent]:
@@ -417,8 +410,3 @@ class MessageStreamManager:
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.close()
-
-
-def _index(events: list[StreamEvent], event: object) -> int:
-    """Position of ``event`` (by identity) in ``events``; only on error paths."""
-    return next(i for i, e in enumerate(events) if e is event)

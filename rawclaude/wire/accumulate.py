@@ -30,6 +30,7 @@ from .events import (
     ContentBlockStartEvent,
     ContentBlockStopEvent,
     Delta,
+    ErrorEvent,
     InputJSONDelta,
     MessageDeltaEvent,
     MessageDeltaUsage,
@@ -148,6 +149,40 @@ class MessageAccumulator:
         else:
             return
         self._cache = None
+
+    def feed_many(self, events: list[StreamEvent]) -> tuple[int, APIResponseValidationError | None]:
+        """Feed ``events`` in order up to the first ``error`` event (the stream's hot loop).
+
+        Returns (how many were fed, the protocol error that stopped the feed or
+        None). When the count is short of ``len(events)`` with no error,
+        ``events[count]`` is an :class:`ErrorEvent` (not fed: the caller raises it).
+        A text delta into an open text block is handled inline, without a call.
+        """
+        open_get = self._open.get
+        feed = self.feed
+        i = 0
+        try:
+            for i, event in enumerate(events):
+                cls = event.__class__
+                if cls is ContentBlockDeltaEvent:
+                    open_block = open_get(event.index)  # type: ignore[union-attr]
+                    delta = event.delta  # type: ignore[union-attr]
+                    if (
+                        open_block is not None
+                        and delta.__class__ is TextDelta
+                        and open_block.block.__class__ is TextBlock
+                    ):
+                        open_block.pieces.append(delta.text)
+                        continue
+                elif cls is ErrorEvent:
+                    self._cache = None
+                    return i, None
+                feed(event)
+        except APIResponseValidationError as exc:
+            self._cache = None
+            return i, exc
+        self._cache = None
+        return len(events), None
 
     def message(self) -> Message:
         """The Message assembled so far; the final one once ``finished``.

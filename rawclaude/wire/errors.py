@@ -7,8 +7,6 @@
     │   │                               raised before anything is sent
     │   └── UnsupportedParameterError   a parameter the chosen API version refuses
     ├── RateLimiterUnavailableError     a shared (Redis) limiter could not be reached
-    ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
-    │                                   within ``batches.wait(timeout=...)``
     ├── ToolError                       raised by a tool to return an error result
     ├── ToolRunnerError                 the tool loop stopped before a final answer
     │   └── MaxIterationsError          ... because it used up max_iterations
@@ -20,6 +18,8 @@
     │                                   its ``max_input_tokens``
     ├── ConversationConflictError       a stored conversation changed under us
     ├── ConversationStoreError          the conversation store (Redis) failed
+    ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
+    │                                   within ``batches.wait(timeout=...)``
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -70,7 +70,6 @@ __all__ = [
     "ConfigurationError",
     "UnsupportedParameterError",
     "RateLimiterUnavailableError",
-    "BatchWaitTimeoutError",
     "ToolError",
     "ToolRunnerError",
     "MaxIterationsError",
@@ -81,6 +80,7 @@ __all__ = [
     "ContextBudgetError",
     "ConversationConflictError",
     "ConversationStoreError",
+    "BatchWaitTimeoutError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
@@ -148,18 +148,6 @@ class UnsupportedParameterError(ConfigurationError):
 
 class RateLimiterUnavailableError(RawClaudeError):
     """A shared limiter backend (Redis) could not be reached (fail-closed mode)."""
-
-
-class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
-    """``client.messages.batches.wait()`` gave up: the batch had not ended in time.
-
-    ``batch`` is the last state seen (a ``MessageBatch``); the batch itself goes
-    on processing on the API's side -- wait again, or cancel it.
-    """
-
-    def __init__(self, message: str, *, batch: Any) -> None:
-        super().__init__(message)
-        self.batch = batch
 
 
 class ToolError(RawClaudeError):
@@ -245,6 +233,18 @@ class ConversationConflictError(RawClaudeError):
 
 class ConversationStoreError(RawClaudeError):
     """A conversation store could not be read or written (e.g. Redis unreachable)."""
+
+
+class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
+    """``client.messages.batches.wait()`` gave up: the batch had not ended in time.
+
+    ``batch`` is the last state seen (a ``MessageBatch``); the batch itself goes
+    on processing on the API's side -- wait again, or cancel it.
+    """
+
+    def __init__(self, message: str, *, batch: Any) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 class APIError(RawClaudeError):
