@@ -51,7 +51,7 @@ class Config:
     agentloop_tools: int
     agentloop_turns: int
     agentloop_min_time: float
-    # 10-13. batches and files
+    # 12-15. batches and files
     batch_results: int
     batch_pairs: int
     batch_line_rounds: int
@@ -96,7 +96,7 @@ QUICK = Config(
     agentloop_turns=5,
     agentloop_min_time=1.0,
     batch_results=100_000,
-    batch_pairs=2,
+    batch_pairs=4,
     batch_line_rounds=2,
     batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
     upload_mib=200,

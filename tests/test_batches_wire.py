@@ -153,6 +153,8 @@ def test_each_result_type_decodes() -> None:
     assert bad.result.error_type == "invalid_request_error"
     assert bad.result.error_message == "max_tokens: too large"
 
+    assert ok.message is ok.result.message and ok.error is None
+    assert bad.message is None and bad.error is bad.result.error
     assert isinstance(decode_result_line(CANCELED).result, MessageBatchCanceledResult)
     assert isinstance(decode_result_line(EXPIRED).result, MessageBatchExpiredResult)
     for raw in (SUCCEEDED, ERRORED, CANCELED, EXPIRED):
@@ -399,6 +401,8 @@ def test_one_batch_refuses_what_needs_two_and_nothing() -> None:
         encode_batch([], DEFAULT_API_VERSION)
     with pytest.raises(ConfigurationError, match="must be a list"):
         encode_batch(req("a"), DEFAULT_API_VERSION)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="must be a list"):
+        encode_batch(5, DEFAULT_API_VERSION)  # type: ignore[arg-type]
 
 
 def test_limits_can_only_be_lowered() -> None:

@@ -205,8 +205,9 @@ class Batches:
 
         ``on_progress(batch)`` (a function or coroutine function) is called
         after every poll with the batch as it is then: ``batch.request_counts``
-        tells how far it is. A ``retry-after`` the server sends is honoured
-        (the next poll waits at least that long). A 429, 5xx or connection
+        tells how far it is (an exception it raises ends the wait). A
+        ``retry-after`` the server sends is honoured (the next poll waits at
+        least that long). A 429, 5xx or connection
         error that outlasts the client's retries does not end the wait: it
         polls again after ``retry-after`` or ``poll_interval``. After
         ``timeout`` seconds, :class:`~rawclaude.BatchWaitTimeoutError`

@@ -270,7 +270,7 @@ def encode_batch(
     max_bytes: int = MAX_BATCH_BYTES,
 ) -> EncodedBatch:
     """The body of exactly one batch; ConfigurationError if the requests need more."""
-    if isinstance(requests, (str, bytes, Mapping)):
+    if isinstance(requests, (str, bytes, Mapping)) or not isinstance(requests, Iterable):
         raise ConfigurationError(
             "requests must be a list of batch requests, got " + type(requests).__name__
         )
