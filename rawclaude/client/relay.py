@@ -1,0 +1,251 @@
+"""``relay``: a ``MessageStream`` as server-sent events for a browser's ``EventSource``.
+
+The pattern is "browser -> your backend -> Claude, streamed back as SSE": the
+backend holds the API key, the browser gets only the text. What goes out::
+
+    event: start   data: {"id": "msg_...", "model": "...", "request_id": "req_..."}
+    event: text    data: <the text, as is: one data line per line>
+    : heartbeat    (a comment, while the upstream is silent)
+    event: done    data: {"stop_reason": ..., "stop_sequence": ..., "usage": {...}, ...}
+    event: error   data: {"type": "RateLimitError", "message": "...", "request_id": ...}
+
+A stream ends with exactly one ``done`` or one ``error``. ``EventSource``
+reconnects by itself when a response ends, so a page closes it on either.
+Text keeps its line breaks, except that CR and CRLF arrive as LF (the SSE
+format cannot carry a CR; WHATWG HTML 9.2.6).
+
+Only the public ``MessageStream`` API is used: its events are iterated.
+One task (the pump) reads them into a buffer while the generator waits on
+that buffer with a timer, so a heartbeat never cancels or restarts the
+upstream read, and everything that arrived together leaves as one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import msgspec
+import orjson
+
+from ..wire.errors import APIError, APIStatusError, ConfigurationError, RawClaudeError
+from ..wire.events import (
+    ContentBlockDeltaEvent,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    StreamEvent,
+    TextDelta,
+)
+from ..wire.sse_encode import HEARTBEAT, encode_event
+from .stream import MessageStream
+
+__all__ = ["StreamOpener", "relay"]
+
+#: Events buffered before the pump stops reading (a browser slower than the API).
+_BUFFER_LIMIT = 1024
+
+
+class StreamOpener(Protocol):
+    """What ``client.messages.stream(...)`` returns: a stream not opened yet."""
+
+    async def start(self) -> MessageStream: ...
+
+
+async def relay(
+    stream: MessageStream | StreamOpener, *, heartbeat: float | None = 15.0
+) -> AsyncIterator[bytes]:
+    """SSE-framed bytes of ``stream``, for a ``text/event-stream`` response.
+
+    ``stream`` is an open ``MessageStream``, or what ``client.messages.stream(...)``
+    returns (then opening it happens here, so a refused request, e.g. a 429 after
+    the retries, also reaches the browser as an ``error`` event). ``heartbeat``:
+    seconds of upstream silence before each heartbeat comment (None: never).
+
+    The stream is closed when this generator ends, however it ends: call
+    ``aclose()`` on it when the browser goes away (the ready handlers of
+    ``rawclaude.web`` do), and the connection and limiter slot go back at once.
+    Typed errors become the ``error`` event; anything else also gets an
+    ``error`` event (without its message, which could hold anything) and is
+    then raised.
+    """
+    if heartbeat is not None and not heartbeat > 0:
+        raise ConfigurationError(f"heartbeat must be > 0 seconds or None, got {heartbeat!r}")
+    pump = _Pump(stream)
+    frames = _Frames()
+    try:
+        while True:
+            if not await pump.wait(heartbeat):
+                yield HEARTBEAT
+                continue
+            frames.request_id = pump.request_id
+            out = frames.encode(pump.take())
+            if pump.error is not None:
+                out += frames.error(pump.error)
+            if out:
+                yield out
+            if pump.error is not None and not isinstance(pump.error, RawClaudeError):
+                raise pump.error
+            if pump.finished:
+                return
+    finally:
+        await pump.close()
+
+
+class _Pump:
+    """Reads the stream's events into a buffer, on its own task."""
+
+    def __init__(self, source: MessageStream | StreamOpener) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._items: deque[StreamEvent] = deque()
+        self._stream: MessageStream | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None
+        self.error: BaseException | None = None
+        self.finished = False
+        self._task = self._loop.create_task(self._run(source))
+
+    @property
+    def request_id(self) -> str | None:
+        return None if self._stream is None else self._stream.request_id
+
+    async def _run(self, source: MessageStream | StreamOpener) -> None:
+        try:
+            stream = source if isinstance(source, MessageStream) else await source.start()
+            self._stream = stream
+            items = self._items
+            async for event in stream:
+                items.append(event)
+                self._wake()
+                if len(items) >= _BUFFER_LIMIT:
+                    self._room = self._loop.create_future()
+                    await self._room
+        except Exception as exc:  # handed to the generator: it decides what the browser sees
+            self.error = exc
+        finally:
+            self.finished = True
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> bool:
+        """True when events or the end are there; False after ``timeout`` of silence."""
+        if not (self._items or self.finished):
+            self._waiter = waiter = self._loop.create_future()
+            timer = None if timeout is None else self._loop.call_later(timeout, _settle, waiter)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+        return bool(self._items) or self.finished
+
+    def take(self) -> list[StreamEvent]:
+        items = list(self._items)
+        self._items.clear()
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
+        return items
+
+    async def close(self) -> None:
+        """Stop reading and close the stream: its connection and limiter slot go back."""
+        task = self._task
+        if not task.done():
+            task.cancel()
+            # Not re-raised: the pump's own cancellation. Ours, if any, is raised
+            # by this await (gather propagates the cancellation of its caller).
+            await asyncio.gather(task, return_exceptions=True)
+        if self._stream is not None:
+            await self._stream.close()
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _Frames:
+    """Turns stream events into the relay's SSE frames, remembering what ``done`` reports."""
+
+    def __init__(self) -> None:
+        #: Set by the relay once the stream is open.
+        self.request_id: str | None = None
+        self.ended = False
+        self._start: dict[str, Any] = {}
+        self._usage: dict[str, Any] = {}
+        self._delta: dict[str, Any] = {"stop_reason": None, "stop_sequence": None}
+
+    def encode(self, events: list[StreamEvent]) -> bytes:
+        out: list[bytes] = []
+        text: list[str] = []
+        index = -1
+        for event in events:
+            if isinstance(event, ContentBlockDeltaEvent) and isinstance(event.delta, TextDelta):
+                if text and event.index != index:  # one text event per block at most
+                    out.append(encode_event("".join(text), event="text"))
+                    text = []
+                index = event.index
+                text.append(event.delta.text)
+                continue
+            if text:
+                out.append(encode_event("".join(text), event="text"))
+                text = []
+            if isinstance(event, MessageStartEvent):
+                out.append(self._on_start(event))
+            elif isinstance(event, MessageDeltaEvent):
+                self._on_delta(event)
+            elif isinstance(event, MessageStopEvent):
+                out.append(self._done())
+        if text:
+            out.append(encode_event("".join(text), event="text"))
+        return b"".join(out)
+
+    def _on_start(self, event: MessageStartEvent) -> bytes:
+        message = event.message
+        self._start = {"id": message.id, "model": message.model, "request_id": self.request_id}
+        self._usage = _present(msgspec.to_builtins(message.usage))
+        return encode_event(orjson.dumps(self._start), event="start")
+
+    def _on_delta(self, event: MessageDeltaEvent) -> None:
+        # message_delta usage is cumulative: its counts replace the earlier ones.
+        self._usage.update(_present(msgspec.to_builtins(event.usage)))
+        self._delta = {
+            "stop_reason": event.delta.stop_reason,
+            "stop_sequence": event.delta.stop_sequence,
+        }
+
+    def _done(self) -> bytes:
+        self.ended = True
+        body = {**self._delta, "usage": self._usage, **self._start}
+        return encode_event(orjson.dumps(body), event="done")
+
+    def error(self, exc: BaseException) -> bytes:
+        """The ``error`` event (nothing once ``done`` went out: one ending only)."""
+        if self.ended:
+            return b""
+        self.ended = True
+        request_id = self.request_id
+        body: dict[str, Any]
+        if isinstance(exc, RawClaudeError):
+            # Our messages never hold a credential (rawclaude.wire.errors).
+            message = exc.message if isinstance(exc, APIError) else str(exc)
+            body = {"type": type(exc).__name__, "message": message}
+            if isinstance(exc, APIError):
+                request_id = exc.request_id or request_id
+            if isinstance(exc, APIStatusError):
+                body["status_code"] = exc.status_code
+        else:
+            body = {"type": "InternalError", "message": "the relay failed (see the server log)"}
+        body["request_id"] = request_id
+        return encode_event(orjson.dumps(body), event="error")
+
+
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
