@@ -41,6 +41,7 @@ from .wire.errors import (
 
 if TYPE_CHECKING:
     from .client.client import Client
+    from .client.relay import relay
     from .client.stream import MessageStream
     from .io.limiter import RateLimiter, TokenBucket
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "Client": ".client.client",
     "MessageStream": ".client.stream",
+    "relay": ".client.relay",
     "RateLimiter": ".io.limiter",
     "TokenBucket": ".io.limiter",
     "RedisTokenBucket": ".io.redis_limiter",
@@ -72,6 +74,7 @@ __all__ = [
     "Client",
     "Message",
     "MessageStream",
+    "relay",
     "Usage",
     "Timeout",
     "TokenBucket",

@@ -175,4 +175,4 @@ async def test_an_unexpected_exception_is_reported_vaguely_then_raised() -> None
 @pytest.mark.parametrize("heartbeat", [0, -1.0, float("nan")])
 async def test_heartbeat_must_be_positive(client: Client, heartbeat: float) -> None:
     with pytest.raises(ConfigurationError, match="heartbeat"):
-        await relay(client.messages.stream(**PARAMS), heartbeat=heartbeat).__anext__()
+        relay(client.messages.stream(**PARAMS), heartbeat=heartbeat)

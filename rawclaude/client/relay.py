@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
 import msgspec
@@ -54,9 +54,9 @@ class StreamOpener(Protocol):
     async def start(self) -> MessageStream: ...
 
 
-async def relay(
+def relay(
     stream: MessageStream | StreamOpener, *, heartbeat: float | None = 15.0
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """SSE-framed bytes of ``stream``, for a ``text/event-stream`` response.
 
     ``stream`` is an open ``MessageStream``, or what ``client.messages.stream(...)``
@@ -64,7 +64,7 @@ async def relay(
     the retries, also reaches the browser as an ``error`` event). ``heartbeat``:
     seconds of upstream silence before each heartbeat comment (None: never).
 
-    The stream is closed when this generator ends, however it ends: call
+    The stream is closed when the generator ends, however it ends: call
     ``aclose()`` on it when the browser goes away (the ready handlers of
     ``rawclaude.web`` do), and the connection and limiter slot go back at once.
     Typed errors become the ``error`` event; anything else also gets an
@@ -73,6 +73,12 @@ async def relay(
     """
     if heartbeat is not None and not heartbeat > 0:
         raise ConfigurationError(f"heartbeat must be > 0 seconds or None, got {heartbeat!r}")
+    return _relay(stream, heartbeat)
+
+
+async def _relay(
+    stream: MessageStream | StreamOpener, heartbeat: float | None
+) -> AsyncGenerator[bytes, None]:
     pump = _Pump(stream)
     frames = _Frames()
     try:
