@@ -31,7 +31,7 @@ def chromium_path() -> str | None:
 
 
 class Browser:
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse[Any]) -> None:
         self._ws = ws
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -96,12 +96,15 @@ class Page:
 
     async def until(self, expression: str, timeout: float = 30.0) -> Any:
         """Evaluate ``expression`` until it is truthy; its value."""
-        async with asyncio.timeout(timeout):
+
+        async def poll() -> Any:
             while True:
                 value = await self.eval(expression)
                 if value:
                     return value
                 await asyncio.sleep(0.05)
+
+        return await asyncio.wait_for(poll(), timeout)
 
     async def close(self) -> None:
         """Close the tab, as a person does: its connections go with it."""

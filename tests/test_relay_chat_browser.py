@@ -74,9 +74,11 @@ LAST = "document.querySelector('#log .assistant:last-of-type')"
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
+    async def poll() -> None:
         while not condition():  # noqa: ASYNC110 (the limiter has no event to wait on)
             await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_the_page_receives_the_whole_answer_and_keeps_the_conversation(

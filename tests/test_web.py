@@ -54,9 +54,12 @@ def _events(body: bytes) -> list[tuple[str, str]]:
 
 async def _until(condition: Callable[[], bool]) -> None:
     """Wait for a server-side fact (the limiter has no event to wait on), with a deadline."""
-    async with asyncio.timeout(DEADLINE):
+
+    async def poll() -> None:
         while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), DEADLINE)
 
 
 # -- aiohttp.web -------------------------------------------------------------------------
@@ -189,8 +192,7 @@ async def test_asgi_disconnect_closes_a_silent_upstream_at_once(
     app = asyncio.create_task(make(client, None)(SCOPE, browser.receive, browser.send))
     await _until(lambda: limiter.in_flight == 1)  # the upstream request is out, and silent
     browser.leave()
-    async with asyncio.timeout(DEADLINE):
-        await app  # returns on the disconnect, not after the 60 s
+    await asyncio.wait_for(app, DEADLINE)  # returns on the disconnect, not after the 60 s
     assert limiter.in_flight == 0
     assert [m["type"] for m in browser.sent] == ["http.response.start"]  # nothing after
 

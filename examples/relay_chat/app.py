@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,8 @@ def main() -> None:
     parser.add_argument("--api", action="store_true", help="use the Claude API, not the fake")
     parser.add_argument("--model", default="claude-sonnet-4-6")
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the server
         asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
