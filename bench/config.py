@@ -43,6 +43,13 @@ class Config:
     share_capacity: float
     share_seconds: float
     share_start_delay: float
+    # 9. the command line
+    cli_launches: int
+    cli_words: int
+    # 10. the browser relay
+    relay_browsers: int
+    relay_rate: float
+    relay_seconds: float
 
 
 QUICK = Config(
@@ -74,6 +81,11 @@ QUICK = Config(
     share_capacity=20.0,
     share_seconds=3.0,
     share_start_delay=1.5,
+    cli_launches=5,
+    cli_words=50,
+    relay_browsers=200,
+    relay_rate=20.0,
+    relay_seconds=3.0,
 )
 
 FULL = replace(
@@ -93,6 +105,8 @@ FULL = replace(
     limiter_calls=100_000,
     redis_calls=5_000,
     share_seconds=10.0,
+    cli_launches=10,
+    relay_seconds=8.0,
 )
 
 SMOKE = replace(
@@ -123,6 +137,11 @@ SMOKE = replace(
     share_capacity=5.0,
     share_seconds=0.3,
     share_start_delay=1.0,
+    cli_launches=1,
+    cli_words=5,
+    relay_browsers=4,
+    relay_rate=50.0,
+    relay_seconds=0.2,
 )
 
 MODES = {"quick": QUICK, "full": FULL, "smoke": SMOKE}

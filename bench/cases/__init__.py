@@ -21,6 +21,8 @@ MODULES = {
     "footprint": "footprint",
     "limiter": "limiter",
     "share": "share",
+    "cli": "cli",
+    "relay": "relay",
 }
 
 
