@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,37 @@ def test_ask_text_arrives_before_the_answer_ends() -> None:
         proc.kill()
         proc.wait()
     assert (first + rest).decode() == words + "\n"
+
+
+def test_ctrl_c_during_ask_exits_130_quietly() -> None:
+    proc = subprocess.Popen(
+        [*CLI, "ask", "--fake", "--fake-delay", "0.3", "a b c d e f g h i j"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.read(1) == b"a"  # the answer is streaming
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err == b"rawclaude: interrupted\n"
+
+
+def test_reader_going_away_exits_141_quietly() -> None:
+    proc = subprocess.Popen(
+        [*CLI, "ask", "--fake", "--fake-delay", "0.05", " ".join(map(str, range(200)))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(2) == b"0 "
+    proc.stdout.close()  # as `| head -c 2` does
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == b""
 
 
 def test_system_prompt_and_count() -> None:

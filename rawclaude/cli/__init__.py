@@ -3,7 +3,8 @@
 Only ``import rawclaude.cli`` loads this; ``import rawclaude`` never does.
 Expected failures end with one line on stderr and an exit status, never a
 traceback: 1 for an error from the API (its class and message), 2 for a usage
-error (bad arguments, no key, an unreadable file), 130 for Ctrl-C.
+error (bad arguments, no key, an unreadable file), 130 for Ctrl-C, 141 when
+the reader of stdout goes away (``rawclaude ask ... | head``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ._term import stderr_painter
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
 
 
 def _async_commands() -> dict[str, Callable[[Any], Coroutine[Any, Any, int]]]:
@@ -57,4 +58,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python from failing again when it flushes stdout at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_API_ERROR
+        return EXIT_PIPE  # 128 + SIGPIPE, what a shell reports for a writer killed by it

@@ -26,7 +26,8 @@ command to run it against a fake Claude API started in the process: no key, no n
 
 _EPILOG = """\
 exit status: 0 ok, 1 the API answered with an error (its class and message on
-stderr), 2 a usage error (arguments, missing key, unreadable file), 130 Ctrl-C.
+stderr), 2 a usage error (arguments, missing key, unreadable file), 130 Ctrl-C,
+141 the reader of stdout went away.
 """
 
 
