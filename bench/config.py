@@ -43,10 +43,17 @@ class Config:
     share_capacity: float
     share_seconds: float
     share_start_delay: float
-    # 9. the command line
+    # 10-13. batches and files
+    batch_results: int
+    batch_pairs: int
+    batch_line_rounds: int
+    batch_line_sizes: tuple[int, int]
+    upload_mib: int
+    create_many_requests: int
+    # 14. the command line
     cli_launches: int
     cli_words: int
-    # 10. the browser relay
+    # 15. the browser relay
     relay_browsers: int
     relay_rate: float
     relay_seconds: float
@@ -81,6 +88,12 @@ QUICK = Config(
     share_capacity=20.0,
     share_seconds=3.0,
     share_start_delay=1.5,
+    batch_results=100_000,
+    batch_pairs=2,
+    batch_line_rounds=2,
+    batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
+    upload_mib=200,
+    create_many_requests=250_000,
     cli_launches=5,
     cli_words=50,
     relay_browsers=200,
@@ -137,6 +150,12 @@ SMOKE = replace(
     share_capacity=5.0,
     share_seconds=0.3,
     share_start_delay=1.0,
+    batch_results=2_000,
+    batch_pairs=1,
+    batch_line_rounds=1,
+    batch_line_sizes=(64 * 1024, 256 * 1024),
+    upload_mib=4,
+    create_many_requests=2_500,
     cli_launches=1,
     cli_words=5,
     relay_browsers=4,

@@ -55,11 +55,12 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 
 
 @contextlib.contextmanager
-def fake_server(log: Path) -> Iterator[str]:
-    """``python -m rawclaude.testing --port 0`` in its own process; yields its base URL."""
+def fake_server(log: Path, module: str = "rawclaude.testing") -> Iterator[str]:
+    """``python -m rawclaude.testing --port 0`` (or another server ``module`` that prints
+    its URL once listening) in its own process; yields its base URL."""
     with open(log, "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rawclaude.testing", "--port", "0"],
+            [sys.executable, "-m", module, "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
@@ -70,7 +71,7 @@ def fake_server(log: Path) -> Iterator[str]:
             ready, _, _ = select.select([proc.stdout], [], [], SERVER_START_TIMEOUT)
             url = proc.stdout.readline().strip() if ready else ""  # printed once listening
             if not url.startswith("http://127.0.0.1:"):
-                raise RuntimeError(f"the fake server did not start (see {log})")
+                raise RuntimeError(f"{module} did not start (see {log})")
             yield url
         finally:
             _stop(proc)

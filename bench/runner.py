@@ -60,6 +60,9 @@ def _resources(case: Case, cfg: Config, logs: Path) -> Iterator[dict[str, Any]]:
             for headers in case.prime(cfg):
                 procs.prime(url, headers)
             yield {"base_url": url}
+    elif case.needs == "results":
+        with procs.fake_server(logs / f"server-{case.name}.log", "bench.results_server") as url:
+            yield {"base_url": url}
     elif case.needs == "redis":
         with procs.redis_server(logs / f"redis-{case.name}.log") as (url, why):
             yield {"redis_url": url, "redis_skip": why}

@@ -35,7 +35,7 @@ class Case:
     params: Callable[[Config], Params]
     run: Callable[[str, Params], WorkerResult]
     clients: tuple[str, ...] = ("rawclaude", "sdk", "floor")
-    needs: str | None = None  # "server", "redis" or None
+    needs: str | None = None  # "server", "results", "redis" or None
     reps: Callable[[Config], int] = field(default=lambda cfg: cfg.reps)
     #: Headers of replies the server should render before the first worker starts.
     prime: Callable[[Config], list[dict[str, str]]] = field(default=lambda cfg: [])

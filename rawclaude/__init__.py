@@ -21,10 +21,14 @@ from .wire.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchWaitTimeoutError,
     ConfigurationError,
     ConflictError,
+    FileExpiredError,
+    FileNotDownloadableError,
     GatewayTimeoutError,
     InternalServerError,
+    JSONLError,
     NotFoundError,
     OverloadedError,
     PaymentRequiredError,
@@ -35,6 +39,7 @@ from .wire.errors import (
     RequestTooLargeError,
     ServiceUnavailableError,
     SSEError,
+    StorageQuotaExceededError,
     UnprocessableEntityError,
     UnsupportedParameterError,
 )
@@ -47,6 +52,9 @@ if TYPE_CHECKING:
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
     from .policy.ratelimit import RateLimitState, RateLimitWindow
     from .policy.timeouts import Timeout
+    from .wire.batch_requests import BatchRequest
+    from .wire.batches import MessageBatch, MessageBatchIndividualResponse
+    from .wire.files import FileMetadata
     from .wire.headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
     from .wire.models import Message, Usage
 
@@ -67,6 +75,10 @@ _LAZY: dict[str, str] = {
     "LEGACY_API_VERSION": ".wire.headers",
     "Message": ".wire.models",
     "Usage": ".wire.models",
+    "BatchRequest": ".wire.batch_requests",
+    "MessageBatch": ".wire.batches",
+    "MessageBatchIndividualResponse": ".wire.batches",
+    "FileMetadata": ".wire.files",
 }
 
 __all__ = [
@@ -110,6 +122,15 @@ __all__ = [
     "UnprocessableEntityError",
     "ServiceUnavailableError",
     "GatewayTimeoutError",
+    "BatchRequest",
+    "MessageBatch",
+    "MessageBatchIndividualResponse",
+    "FileMetadata",
+    "JSONLError",
+    "BatchWaitTimeoutError",
+    "FileExpiredError",
+    "FileNotDownloadableError",
+    "StorageQuotaExceededError",
 ]
 
 

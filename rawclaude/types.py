@@ -9,6 +9,19 @@ raw JSON of a type this version does not know yet.
 from __future__ import annotations
 
 from .policy.ratelimit import RateLimitState, RateLimitWindow
+from .wire.batch_requests import BatchRequest
+from .wire.batches import (
+    DeletedMessageBatch,
+    MessageBatch,
+    MessageBatchCanceledResult,
+    MessageBatchErroredResult,
+    MessageBatchExpiredResult,
+    MessageBatchIndividualResponse,
+    MessageBatchRequestCounts,
+    MessageBatchResult,
+    MessageBatchSucceededResult,
+    UnknownBatchResult,
+)
 from .wire.events import (
     CitationsDelta,
     ContentBlockDeltaEvent,
@@ -30,6 +43,7 @@ from .wire.events import (
     UnknownDelta,
     UnknownEvent,
 )
+from .wire.files import DeletedFile, FileMetadata
 from .wire.models import (
     BashCodeExecutionToolResultBlock,
     CacheCreation,
@@ -67,8 +81,23 @@ from .wire.models import (
     WebSearchResultBlock,
     WebSearchToolResultBlock,
 )
+from .wire.pages import Page
 
 __all__ = [
+    "BatchRequest",
+    "DeletedFile",
+    "DeletedMessageBatch",
+    "FileMetadata",
+    "MessageBatch",
+    "MessageBatchCanceledResult",
+    "MessageBatchErroredResult",
+    "MessageBatchExpiredResult",
+    "MessageBatchIndividualResponse",
+    "MessageBatchRequestCounts",
+    "MessageBatchResult",
+    "MessageBatchSucceededResult",
+    "Page",
+    "UnknownBatchResult",
     "BashCodeExecutionToolResultBlock",
     "CacheCreation",
     "Citation",

@@ -21,6 +21,10 @@ MODULES = {
     "footprint": "footprint",
     "limiter": "limiter",
     "share": "share",
+    "batch_results": "batch_results",
+    "batch_line": "batch_line",
+    "upload": "upload",
+    "create_many": "create_many",
     "cli": "cli",
     "relay": "relay",
 }

@@ -21,8 +21,10 @@ from ..wire.errors import ConfigurationError
 from ..wire.headers import DEFAULT_API_VERSION, build_headers, check_api_version, check_header_map
 from ..wire.sse import DEFAULT_MAX_EVENT_SIZE
 from .admission import AdmissionStage, LimiterStage
+from .batches import Batches
 from .call import BodySource
 from .credentials import Credentials, CredentialSource, resolve_sources
+from .files import Files
 from .hooks import HookSet
 from .options import (
     check_base_url,
@@ -219,7 +221,9 @@ class Client:
             request_stages=config.request_stages,
         )
         self.messages = Messages(self._pipeline)
+        self.messages.batches = Batches(self)
         self.models = Models(self._pipeline)
+        self.files = Files(self)
 
     def with_options(self, **changes: Any) -> Client:
         """A cheap copy with some options changed (``timeout=``, ``max_retries=``,

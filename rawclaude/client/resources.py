@@ -29,11 +29,13 @@ from ..wire.models import (
 )
 from .call import Call
 from .hooks import CallKind
+from .pages import Paginator, list_query
 from .stream import MessageStream, MessageStreamManager
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from .batches import Batches
     from .pipeline import Decode, Pipeline
 
 __all__ = ["Messages", "Models", "build_call", "encode_json"]
@@ -128,7 +130,10 @@ def _check_tags(tags: object) -> None:
 
 
 class Messages:
-    """``client.messages``: create, stream and count_tokens."""
+    """``client.messages``: create, stream and count_tokens (and ``batches``)."""
+
+    #: ``client.messages.batches``, the Message Batches API (set by the Client).
+    batches: Batches
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
@@ -316,7 +321,26 @@ class Models:
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
 
-    async def list(
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        after_id: str | None = None,
+        before_id: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> Paginator[ModelInfo, ModelList]:
+        """GET /v1/models: ``async for model in client.models.list()`` walks every
+        page; ``await client.models.list(limit=...)`` is one page (a ``ModelList``)."""
+        query = list_query(limit, after_id=after_id, before_id=before_id)
+
+        async def fetch(params: dict[str, str]) -> ModelList:
+            path = "/v1/models" + (f"?{urlencode(params)}" if params else "")
+            call = build_call(self._pipeline, "models.list", "GET", path, None, timeout=timeout)
+            return await self._pipeline.call_json(call, _decode_model_list)
+
+        return Paginator(fetch, query)
+
+    async def list_page(
         self,
         *,
         limit: int | None = None,
@@ -324,12 +348,8 @@ class Models:
         before_id: str | None = None,
         timeout: Timeout | float | None = None,
     ) -> ModelList:
-        """GET /v1/models (one page; pass ``after_id`` for the next)."""
-        query = {"limit": limit, "after_id": after_id, "before_id": before_id}
-        qs = urlencode({k: v for k, v in query.items() if v is not None})
-        path = "/v1/models" + (f"?{qs}" if qs else "")
-        call = build_call(self._pipeline, "models.list", "GET", path, None, timeout=timeout)
-        return await self._pipeline.call_json(call, _decode_model_list)
+        """One page of GET /v1/models (pass its ``last_id`` as ``after_id`` for the next)."""
+        return await self.list(limit=limit, after_id=after_id, before_id=before_id, timeout=timeout)
 
     async def retrieve(self, model_id: str, *, timeout: Timeout | float | None = None) -> ModelInfo:
         """GET /v1/models/{model_id}."""

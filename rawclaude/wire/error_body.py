@@ -19,11 +19,10 @@ from typing import Any
 import msgspec
 
 from .errors import (
-    SPEND_LIMIT_ERROR_CODES,
     APIResponseValidationError,
     APIStatusError,
-    SpendLimitError,
     error_class_for_type,
+    error_code_class,
     printable,
     status_error_class,
 )
@@ -73,12 +72,6 @@ def _fields(body: Any) -> tuple[str | None, str | None, str | None, str | None]:
     )
 
 
-def _class_for(cls: type[APIStatusError], code: str | None) -> type[APIStatusError]:
-    if code in SPEND_LIMIT_ERROR_CODES:
-        return SpendLimitError
-    return cls
-
-
 def error_from_response(
     status: int,
     reason: str | None,
@@ -103,7 +96,7 @@ def error_from_response(
         if truncated:
             message += " [body cut at the error body cap]"
         body = data.decode("utf-8", "replace") if data else None
-    cls = _class_for(status_error_class(status), code)
+    cls = error_code_class(status_error_class(status), code)
     return cls(
         message or "",
         status_code=status,
@@ -122,7 +115,7 @@ def error_from_event(
     body = try_decode_json(data)
     _, _, code, body_rid = _fields(body)
     cls, status = error_class_for_type(error_type)
-    return _class_for(cls, code)(
+    return error_code_class(cls, code)(
         message,
         status_code=status,
         request_id=request_id or body_rid,

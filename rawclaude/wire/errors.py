@@ -7,6 +7,8 @@
     │   │                               raised before anything is sent
     │   └── UnsupportedParameterError   a parameter the chosen API version refuses
     ├── RateLimiterUnavailableError     a shared (Redis) limiter could not be reached
+    ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
+    │                                   within ``batches.wait(timeout=...)``
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -15,14 +17,20 @@
         ├── APIResponseValidationError  the server answered with bytes we cannot
         │   │                           decode (bad JSON in a response or an event)
         │   ├── SSEError                the event stream itself is malformed
+        │   ├── JSONLError              a JSON Lines body (batch results) is malformed:
+        │   │                           a line over the size cap, or one that does not
+        │   │                           decode (``.line_number`` says which)
         │   └── ResponseTooLargeError   a body over the client's size cap
         └── APIStatusError              the API answered with an error (HTTP status,
             │                           or an ``error`` event inside a 200 stream)
             ├── BadRequestError             400 invalid_request_error
+            │   ├── FileNotDownloadableError    error_code file_not_downloadable
+            │   └── StorageQuotaExceededError   error_code storage_quota_exceeded
             ├── AuthenticationError         401 authentication_error
             ├── PaymentRequiredError        402 billing_error
             ├── PermissionDeniedError       403 permission_error
             ├── NotFoundError               404 not_found_error
+            │   └── FileExpiredError            error_code file_expired
             ├── ConflictError               409
             ├── RequestTooLargeError        413 request_too_large
             ├── UnprocessableEntityError    422
@@ -51,11 +59,13 @@ __all__ = [
     "ConfigurationError",
     "UnsupportedParameterError",
     "RateLimiterUnavailableError",
+    "BatchWaitTimeoutError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
     "APIResponseValidationError",
     "SSEError",
+    "JSONLError",
     "ResponseTooLargeError",
     "APIStatusError",
     "BadRequestError",
@@ -65,6 +75,10 @@ __all__ = [
     "RequestTooLargeError",
     "RateLimitError",
     "SpendLimitError",
+    "FileExpiredError",
+    "FileNotDownloadableError",
+    "StorageQuotaExceededError",
+    "error_code_class",
     "RateLimitPausedError",
     "InternalServerError",
     "OverloadedError",
@@ -113,6 +127,18 @@ class UnsupportedParameterError(ConfigurationError):
 
 class RateLimiterUnavailableError(RawClaudeError):
     """A shared limiter backend (Redis) could not be reached (fail-closed mode)."""
+
+
+class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
+    """``client.messages.batches.wait()`` gave up: the batch had not ended in time.
+
+    ``batch`` is the last state seen (a ``MessageBatch``); the batch itself goes
+    on processing on the API's side -- wait again, or cancel it.
+    """
+
+    def __init__(self, message: str, *, batch: Any) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 class APIError(RawClaudeError):
@@ -185,6 +211,26 @@ class APIResponseValidationError(APIError):
 
 class SSEError(APIResponseValidationError):
     """The server-sent event stream is malformed (for example an event over the size cap)."""
+
+
+class JSONLError(APIResponseValidationError):
+    """A JSON Lines body is malformed: a line over the size cap, or a bad line.
+
+    ``line_number`` is the 1-based physical line of the body (blank lines and
+    every CR, LF or CRLF line end counted), so the line can be found in the
+    file; None when the error is not about one line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line_number: int | None = None,
+        data: bytes | str = b"",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, data=data, request_id=request_id)
+        self.line_number = line_number
 
 
 class ResponseTooLargeError(APIResponseValidationError):
@@ -287,6 +333,61 @@ class SpendLimitError(RateLimitError):
     Raise the limit in the Console (or wait for the period to reset); retrying
     only adds requests that will be refused the same way.
     """
+
+
+class _Advised(APIStatusError):
+    """An error the API gives a fine-grained ``error_code`` for, with what to do."""
+
+    #: One sentence of advice, appended to the API's message.
+    advice = ""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(f"{message} ({self.advice})" if message else self.advice, **kwargs)
+
+
+class FileExpiredError(_Advised, NotFoundError):
+    """404 ``file_expired``: the file's ``expires_at`` has passed; its content is gone."""
+
+    advice = "the file has expired and its content is no longer available: upload it again"
+
+
+class FileNotDownloadableError(_Advised, BadRequestError):
+    """400 ``file_not_downloadable``: only files a tool created can be downloaded.
+
+    A file you uploaded has ``downloadable: false``: its bytes are the ones you sent.
+    """
+
+    advice = (
+        "only files created by a tool (such as code execution) can be downloaded; check "
+        "FileMetadata.downloadable first"
+    )
+
+
+class StorageQuotaExceededError(_Advised, BadRequestError):
+    """400 ``storage_quota_exceeded``: the organization's file storage is full."""
+
+    advice = (
+        "the organization's file storage quota is exhausted: delete files you no longer "
+        "need (client.files.delete) and retry the upload"
+    )
+
+
+#: ``error.details.error_code`` -> its class, used when that class is one of
+#: the status's own (a file error code on an unexpected status keeps the
+#: status's class). Spend limits are mapped on any status (see error_body).
+_BY_ERROR_CODE: dict[str, type[APIStatusError]] = {
+    "file_expired": FileExpiredError,
+    "file_not_downloadable": FileNotDownloadableError,
+    "storage_quota_exceeded": StorageQuotaExceededError,
+}
+
+
+def error_code_class(cls: type[APIStatusError], code: str | None) -> type[APIStatusError]:
+    """The class for an error of class ``cls`` (from its status) with ``error_code``."""
+    if code in SPEND_LIMIT_ERROR_CODES:
+        return SpendLimitError
+    sub = _BY_ERROR_CODE.get(code or "")
+    return sub if sub is not None and issubclass(sub, cls) else cls
 
 
 class RateLimitPausedError(RateLimitError):
