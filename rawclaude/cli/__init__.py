@@ -26,8 +26,9 @@ EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130,
 
 def _async_commands() -> dict[str, Callable[[Any], Coroutine[Any, Any, int]]]:
     from . import _commands as c
+    from ._batch import run_batch
 
-    return {"ask": c.ask, "count": c.count, "models": c.models}
+    return {"ask": c.ask, "count": c.count, "models": c.models, "batch": run_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ Talk to Claude from a shell, through rawclaude.
   rawclaude chat                           a conversation (Ctrl-C stops an answer, Ctrl-D leaves)
   rawclaude count "some text"              input tokens of a prompt
   rawclaude models                         the models your key can use
+  rawclaude batch submit requests.jsonl    Message Batches (also: status, wait, results)
 
 The key comes from ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN). Add --fake to any
 command to run it against a fake Claude API started in the process: no key, no network.
@@ -119,4 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", parents=[common], help="list the available models")
     models.add_argument("--json", action="store_true", help="print the model objects as JSON")
+
+    from ._batch import add_batch_commands
+
+    add_batch_commands(commands, common)
     return parser
