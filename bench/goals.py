@@ -152,4 +152,83 @@ def evaluate(s: Summaries) -> list[Goal]:
     goals.append(_within(s, "installed size", "footprint", "size_mb", "MB", 1))
     goals.extend(inproc(s))
     goals.append(share(s))
+    goals.extend(batch_results(s))
+    goals.extend([batch_line(s), upload(s), create_many(s)])
     return goals
+
+
+def _info(s: Summaries, case: str, key: str) -> Any:
+    return s.get(case, {}).get("params", {}).get(key)
+
+
+def batch_results(s: Summaries) -> list[Goal]:
+    case = "batch_results"
+    raw, sdk, fl = (_median(s, case, "results_per_s", c) for c in ("rawclaude", "sdk", "floor"))
+    vs_sdk = _ratio(s, case, "results_per_s", "x_sdk")
+    measured = "n/a" if vs_sdk is None else f"{vs_sdk:.1f}x SDK ({num(raw)} vs {num(sdk)} res/s)"
+    goals = [
+        _goal("batch results, results/s vs SDK", measured, ">= 10x SDK", _ok(vs_sdk, 10)),
+        _at_least(
+            "batch results, results/s vs floor",
+            _median(s, case, "vs_floor", "rawclaude"),
+            0.8,
+            f"paired in process; across processes {num(raw)} vs {num(fl)} res/s",
+        ),
+    ]
+    growth = _median(s, case, "rss_growth_mib", "rawclaude")
+    longest = _info(s, case, "longest_line")
+    budget = None if longest is None else (2 * longest + 8 * 2**20) / 2**20
+    ok = None if growth is None or budget is None else growth <= budget
+    measured = "n/a" if growth is None else f"{num(growth)} MiB (longest line {longest} bytes)"
+    target = "n/a" if budget is None else f"<= 2 x longest line + 8 MiB = {budget:.1f} MiB"
+    goals.append(_goal("batch results, peak RSS growth", measured, target, ok))
+    return goals
+
+
+def batch_line(s: Summaries) -> Goal:
+    case = "batch_line"
+    scaling = _median(s, case, "scaling", "rawclaude")
+    sizes = _info(s, case, "sizes") or [1, 4]
+    linear = sizes[1] / sizes[0]
+    raw, sdk = (_median(s, case, "large_line_s", c) for c in ("rawclaude", "sdk"))
+    measured = (
+        "n/a"
+        if scaling is None
+        else f"{scaling:.2f}x the time for {linear:g}x the bytes (rawclaude {num(raw)} s, "
+        f"SDK {num(sdk)} s for the long line)"
+    )
+    # Linear is `linear`; quadratic would be its square. Allow noise up to 1.5x linear.
+    return _goal(
+        "one long results line in linear time",
+        measured,
+        f"<= {1.5 * linear:g}x",
+        _ok_max(scaling, 1.5 * linear),
+    )
+
+
+def upload(s: Summaries) -> Goal:
+    growth = _median(s, "upload", "rss_growth_mib", "rawclaude")
+    sdk = _median(s, "upload", "rss_growth_mib", "sdk")
+    mib = _info(s, "upload", "mib")
+    measured = "n/a" if growth is None else f"{num(growth)} MiB (SDK {num(sdk)} MiB)"
+    return _goal(f"upload of {mib} MB, peak RSS growth", measured, "<= 16 MiB", _ok_max(growth, 16))
+
+
+def create_many(s: Summaries) -> Goal:
+    ratio = _median(s, "create_many", "growth_vs_batch", "rawclaude")
+    growth = _median(s, "create_many", "rss_growth_mib", "rawclaude")
+    body = _median(s, "create_many", "largest_batch_mib", "rawclaude")
+    measured = (
+        "n/a" if ratio is None else f"{ratio:.2f}x ({num(growth)} MiB, batch body {num(body)} MiB)"
+    )
+    return _goal(
+        "create_many, peak RSS growth vs one batch body", measured, "<= 2x", _ok_max(ratio, 2)
+    )
+
+
+def _ok(value: float | None, target: float) -> bool | None:
+    return None if value is None else value >= target
+
+
+def _ok_max(value: float | None, target: float) -> bool | None:
+    return None if value is None else value <= target

@@ -9,7 +9,11 @@ Message Batch results"):
 * ``GET /v1/messages/batches/{id}``: an ended batch whose ``results_url``
   points back here;
 * ``GET /v1/messages/batches/{id}/results``: the JSONL body, written in 64 KiB
-  HTTP chunks.
+  HTTP chunks;
+* ``POST /v1/messages/batches`` and ``POST /v1/files``: the body is read,
+  checked (the batch's JSON parsed, the upload's bytes counted) and dropped,
+  so the upload and ``create_many`` cases measure the client, not a server
+  that keeps hundreds of MB.
 
 The batch id names the body: ``msgbatch_n{count}`` is ``count`` realistic
 results (bench/batch_payload.py); ``msgbatch_line{size}`` is one line of
@@ -26,7 +30,7 @@ import socket
 import sys
 
 import orjson
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from .batch_payload import one_line_body, results_body
 
@@ -46,25 +50,26 @@ def body_for(batch_id: str) -> bytes | None:
     return _BODIES[batch_id]
 
 
-def batch_json(batch_id: str, base: str, count: int) -> dict[str, object]:
+def batch_json(batch_id: str, base: str, count: int, *, ended: bool = True) -> dict[str, object]:
     when = "2026-12-01T00:00:00.000000Z"
+    done, left = (count, 0) if ended else (0, count)
     return {
         "id": batch_id,
         "type": "message_batch",
-        "processing_status": "ended",
+        "processing_status": "ended" if ended else "in_progress",
         "request_counts": {
-            "processing": 0,
-            "succeeded": count,
+            "processing": left,
+            "succeeded": done,
             "errored": 0,
             "canceled": 0,
             "expired": 0,
         },
         "created_at": when,
         "expires_at": when,
-        "ended_at": when,
+        "ended_at": when if ended else None,
         "cancel_initiated_at": None,
         "archived_at": None,
-        "results_url": f"{base}/v1/messages/batches/{batch_id}/results",
+        "results_url": f"{base}/v1/messages/batches/{batch_id}/results" if ended else None,
     }
 
 
@@ -93,8 +98,37 @@ async def get_results(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def create_batch(request: web.Request) -> web.Response:
+    body = orjson.loads(await request.read())
+    count = len(body["requests"])
+    payload = batch_json(f"msgbatch_made{count}", str(request.url.origin()), count, ended=False)
+    return web.Response(body=orjson.dumps(payload), content_type="application/json")
+
+
+async def upload_file(request: web.Request) -> web.Response:
+    reader = await request.multipart()
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != "file":
+        raise web.HTTPBadRequest()
+    size = 0
+    while chunk := await part.read_chunk(WRITE):
+        size += len(chunk)
+    meta = {
+        "id": "file_bench",
+        "type": "file",
+        "filename": part.filename or "file",
+        "mime_type": part.headers.get("Content-Type", "application/octet-stream"),
+        "size_bytes": size,
+        "created_at": "2026-12-01T00:00:00.000000Z",
+        "downloadable": False,
+    }
+    return web.Response(body=orjson.dumps(meta), content_type="application/json")
+
+
 def app() -> web.Application:
-    application = web.Application()
+    application = web.Application(client_max_size=1024**3)
+    application.router.add_post("/v1/messages/batches", create_batch)
+    application.router.add_post("/v1/files", upload_file)
     application.router.add_get("/v1/messages/batches/{batch_id}", get_batch)
     application.router.add_get("/v1/messages/batches/{batch_id}/results", get_results)
     return application

@@ -113,7 +113,6 @@ async def _run(client: str, p: Params) -> WorkerResult:
     metrics = {
         "results_per_s": p["count"] / seconds,
         "rss_growth_mib": growth / 1024,
-        "rss_budget_mib": (2 * p["longest_line"] + 8 * MIB) / MIB,
     }
     if ratios:
         metrics["vs_floor"] = statistics.median(ratios)
