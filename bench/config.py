@@ -43,17 +43,25 @@ class Config:
     share_capacity: float
     share_seconds: float
     share_start_delay: float
-    # 10-13. batches and files
+    # 12-15. batches and files
     batch_results: int
     batch_pairs: int
     batch_line_rounds: int
     batch_line_sizes: tuple[int, int]
     upload_mib: int
     create_many_requests: int
-    # 14. the command line
+    # 10. a streamed tool input
+    toolinput_sizes: tuple[int, ...]
+    toolinput_min_time: float
+    toolinput_max_predicted: float
+    # 11. the agent loop's own overhead
+    agentloop_tools: int
+    agentloop_turns: int
+    agentloop_min_time: float
+    # 16. the command line
     cli_launches: int
     cli_words: int
-    # 15. the browser relay
+    # 17. the browser relay
     relay_browsers: int
     relay_rate: float
     relay_seconds: float
@@ -94,6 +102,12 @@ QUICK = Config(
     batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
     upload_mib=200,
     create_many_requests=250_000,
+    toolinput_sizes=(25_000, 100_000, 1_000_000, 4_000_000),
+    toolinput_min_time=0.5,
+    toolinput_max_predicted=20.0,
+    agentloop_tools=8,
+    agentloop_turns=5,
+    agentloop_min_time=1.0,
     cli_launches=5,
     cli_words=50,
     relay_browsers=200,
@@ -118,6 +132,9 @@ FULL = replace(
     limiter_calls=100_000,
     redis_calls=5_000,
     share_seconds=10.0,
+    toolinput_min_time=1.5,
+    toolinput_max_predicted=60.0,
+    agentloop_min_time=3.0,
     cli_launches=10,
     relay_seconds=8.0,
 )
@@ -156,6 +173,10 @@ SMOKE = replace(
     batch_line_sizes=(64 * 1024, 256 * 1024),
     upload_mib=4,
     create_many_requests=2_500,
+    toolinput_sizes=(2_000, 5_000, 10_000),
+    toolinput_min_time=0.0,
+    agentloop_turns=2,
+    agentloop_min_time=0.0,
     cli_launches=1,
     cli_words=5,
     relay_browsers=4,

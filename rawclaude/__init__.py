@@ -24,12 +24,19 @@ from .wire.errors import (
     BatchWaitTimeoutError,
     ConfigurationError,
     ConflictError,
+    ContextBudgetError,
+    ConversationConflictError,
+    ConversationStoreError,
     FileExpiredError,
     FileNotDownloadableError,
     GatewayTimeoutError,
     InternalServerError,
     JSONLError,
+    MaxIterationsError,
     NotFoundError,
+    OutputRefusedError,
+    OutputTruncatedError,
+    OutputValidationError,
     OverloadedError,
     PaymentRequiredError,
     PermissionDeniedError,
@@ -40,11 +47,19 @@ from .wire.errors import (
     ServiceUnavailableError,
     SSEError,
     StorageQuotaExceededError,
+    StructuredOutputError,
+    ToolError,
+    ToolRunnerError,
     UnprocessableEntityError,
     UnsupportedParameterError,
 )
 
 if TYPE_CHECKING:
+    from .agents.conversation import Conversation
+    from .agents.runner import ToolRunner, tool_runner
+    from .agents.store import MemoryConversationStore, RedisConversationStore
+    from .agents.structured import ParsedMessage, parse, parse_stream
+    from .agents.tools import Tool, tool
     from .client.client import Client
     from .client.relay import relay
     from .client.stream import MessageStream
@@ -60,6 +75,16 @@ if TYPE_CHECKING:
 
 #: Where each lazily exported name lives.
 _LAZY: dict[str, str] = {
+    "tool": ".agents.tools",
+    "Tool": ".agents.tools",
+    "ToolRunner": ".agents.runner",
+    "tool_runner": ".agents.runner",
+    "ParsedMessage": ".agents.structured",
+    "parse": ".agents.structured",
+    "parse_stream": ".agents.structured",
+    "Conversation": ".agents.conversation",
+    "MemoryConversationStore": ".agents.store",
+    "RedisConversationStore": ".agents.store",
     "Client": ".client.client",
     "MessageStream": ".client.stream",
     "relay": ".client.relay",
@@ -98,6 +123,16 @@ __all__ = [
     "API_VERSIONS",
     "DEFAULT_API_VERSION",
     "LEGACY_API_VERSION",
+    "tool",
+    "Tool",
+    "ToolRunner",
+    "tool_runner",
+    "ParsedMessage",
+    "parse",
+    "parse_stream",
+    "Conversation",
+    "MemoryConversationStore",
+    "RedisConversationStore",
     "RawClaudeError",
     "ConfigurationError",
     "UnsupportedParameterError",
@@ -131,6 +166,16 @@ __all__ = [
     "FileExpiredError",
     "FileNotDownloadableError",
     "StorageQuotaExceededError",
+    "ToolError",
+    "ToolRunnerError",
+    "MaxIterationsError",
+    "StructuredOutputError",
+    "OutputRefusedError",
+    "OutputTruncatedError",
+    "OutputValidationError",
+    "ContextBudgetError",
+    "ConversationConflictError",
+    "ConversationStoreError",
 ]
 
 

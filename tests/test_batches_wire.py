@@ -153,6 +153,8 @@ def test_each_result_type_decodes() -> None:
     assert bad.result.error_type == "invalid_request_error"
     assert bad.result.error_message == "max_tokens: too large"
 
+    assert ok.message is ok.result.message and ok.error is None
+    assert bad.message is None and bad.error is bad.result.error
     assert isinstance(decode_result_line(CANCELED).result, MessageBatchCanceledResult)
     assert isinstance(decode_result_line(EXPIRED).result, MessageBatchExpiredResult)
     for raw in (SUCCEEDED, ERRORED, CANCELED, EXPIRED):

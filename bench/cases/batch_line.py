@@ -1,4 +1,4 @@
-"""11. Batch results: one long line (1 MiB, then 4 MiB), each client's time.
+"""13. Batch results: one long line (1 MiB, then 4 MiB), each client's time.
 
 The official SDK's reader joins its buffer per 64-byte piece, so its time
 grows with the square of the line; rawclaude's framer scans each byte once.
@@ -60,7 +60,7 @@ def _line_metrics(cfg: Config) -> tuple[Metric, ...]:
 
 CASE = Case(
     name="batch_line",
-    title="11. Batch results: one long line",
+    title="13. Batch results: one long line",
     metrics=_line_metrics,
     params=line_params,
     run=run_line,

@@ -1,4 +1,4 @@
-"""10. Batch results: 100,000 realistic results read from a results_url, and one 4 MiB line.
+"""12. Batch results: 100,000 realistic results read from a results_url.
 
 Every client reads the results the way its users would: rawclaude with
 ``client.messages.batches.results(id)``, the SDK with
@@ -48,9 +48,9 @@ def _reader(client: str, base_url: str) -> tuple[Reader, Callable[[], Awaitable[
             count = tokens = 0
             async for item in raw.messages.batches.results(batch_id):
                 count += 1
-                result = item.result
-                if result.type == "succeeded":
-                    tokens += result.message.usage.output_tokens  # type: ignore[union-attr]
+                message = item.message
+                if message is not None:
+                    tokens += message.usage.output_tokens
             return count, tokens
 
         return read_raw, raw.close
@@ -131,7 +131,7 @@ METRICS = (
 
 CASE = Case(
     name="batch_results",
-    title="10. Batch results: 100,000 realistic results",
+    title="12. Batch results: 100,000 realistic results",
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,

@@ -1,4 +1,4 @@
-"""14. ``rawclaude ask`` end to end: process start to the answer's last byte.
+"""16. ``rawclaude ask`` end to end: process start to the answer's last byte.
 
 Against the same fake server process: the ``rawclaude`` console script, and the
 official SDK in the 10-line script a person would write (``SDK_SCRIPT``); the
@@ -100,7 +100,7 @@ METRICS = (
 
 CASE = Case(
     name="cli",
-    title="14. Command line: ask, end to end",
+    title="16. Command line: ask, end to end",
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,

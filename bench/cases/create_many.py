@@ -1,4 +1,4 @@
-"""13. ``create_many`` of 250,000 small requests: peak RSS growth vs one batch body.
+"""15. ``create_many`` of 250,000 small requests: peak RSS growth vs one batch body.
 
 The requests come from a generator; rawclaude encodes them straight into the
 body of the batch being built and sends it when full (100,000 requests), so
@@ -84,7 +84,7 @@ METRICS = (
 
 CASE = Case(
     name="create_many",
-    title="13. create_many of 250,000 small requests",
+    title="15. create_many of 250,000 small requests",
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,

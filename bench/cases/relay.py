@@ -1,4 +1,4 @@
-"""15. The browser relay: latency it adds per event, 200 browsers at once.
+"""17. The browser relay: latency it adds per event, 200 browsers at once.
 
 Three processes: the stamping upstream (bench.stamp_upstream), this worker
 (the relay: an aiohttp.web app whose handler returns ``rawclaude.web.sse_response``
@@ -136,7 +136,7 @@ METRICS = (
 
 CASE = Case(
     name="relay",
-    title="15. Browser relay: added latency per event",
+    title="17. Browser relay: added latency per event",
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,

@@ -1,4 +1,4 @@
-"""12. Upload of a large file: peak RSS growth while it streams from disk.
+"""14. Upload of a large file: peak RSS growth while it streams from disk.
 
 rawclaude reads the file in 1 MiB pieces inside the multipart body; the goal
 is that a 200 MB upload grows the process by at most 16 MiB. The SDK's
@@ -85,7 +85,7 @@ METRICS = (
 
 CASE = Case(
     name="upload",
-    title="12. Upload of a 200 MB file",
+    title="14. Upload of a 200 MB file",
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,

@@ -71,7 +71,7 @@ class LimiterStage:
 
     async def admit(self, call: Call) -> Ticket | None:
         limiter = self.limiter
-        paused = limiter.paused_for
+        paused = limiter.paused_for if limiter.pausing else 0.0
         if paused > self.max_retry_wait:
             # A 429 paused every caller for longer than we sleep silently: the
             # same rule as for the request that got the 429.

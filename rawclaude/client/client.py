@@ -161,7 +161,6 @@ class Client:
         holder = SessionHolder(
             session,
             max_connections=check_positive_int("max_connections", max_connections),
-            trust_env=trust_env,
         )
         shared = _Shared(holder, SharedState(check_limiter(limiter)), trust_env)
         changes = {
@@ -210,6 +209,7 @@ class Client:
             max_error_body_size=config.max_error_body_size,
             max_event_size=config.max_event_size,
             proxy=config.proxy,
+            trust_env=shared.trust_env,
             headers=build_headers(
                 api_key=None,
                 auth_token=None,
@@ -220,7 +220,7 @@ class Client:
             hooks=config.hooks,
             request_stages=config.request_stages,
         )
-        self.messages = Messages(self._pipeline)
+        self.messages = Messages(self._pipeline, self)
         self.messages.batches = Batches(self)
         self.models = Models(self._pipeline)
         self.files = Files(self)

@@ -47,6 +47,7 @@ from .admission import AdmissionStage, Ticket, release_all
 from .call import Call, Outcome
 from .hooks import CallRecord, HookSet, RequestRecord
 from .lease import StreamLease
+from .options import env_proxy
 
 if TYPE_CHECKING:
     import aiohttp
@@ -159,6 +160,7 @@ class Pipeline:
         max_error_body_size: int,
         max_event_size: int,
         proxy: str | None,
+        trust_env: bool,
         headers: Mapping[str, str],
         timeout: Timeout,
         hooks: HookSet,
@@ -175,7 +177,10 @@ class Pipeline:
         self.max_response_size = max_response_size
         self.max_error_body_size = max_error_body_size
         self.max_event_size = max_event_size
+        #: The proxy for the base URL (explicit, or the environment's, found once).
         self.proxy = proxy
+        self.trust_env = trust_env
+        self._proxies: dict[str, str | None] = {}
         #: The client's headers (no credential: that is added per attempt).
         self.headers = headers
         self.timeout = timeout
@@ -413,8 +418,18 @@ class Pipeline:
             body=call.body,
             timeout=call.timeout,
             stream=stream,
-            proxy=self.proxy,
+            proxy=self._proxy_for(call.url),
         )
+
+    def _proxy_for(self, url: str) -> str | None:
+        if url.startswith(self.base_url) or not self.trust_env:
+            return self.proxy
+        # An absolute URL on another host (a batch's results_url): the
+        # environment's proxy for that host, looked up once.
+        host = url.split("/", 3)[2] if "://" in url else url
+        if host not in self._proxies:
+            self._proxies[host] = env_proxy(url)
+        return self._proxies[host]
 
 
 _UNKNOWN = Outcome()

@@ -35,7 +35,10 @@ from .stream import MessageStream, MessageStreamManager
 if TYPE_CHECKING:
     import aiohttp
 
+    from ..agents.runner import ToolRunner
+    from ..agents.structured import ParsedMessage, ParsedStream
     from .batches import Batches
+    from .client import Client
     from .pipeline import Decode, Pipeline
 
 __all__ = ["Messages", "Models", "build_call", "encode_json"]
@@ -130,13 +133,34 @@ def _check_tags(tags: object) -> None:
 
 
 class Messages:
-    """``client.messages``: create, stream and count_tokens (and ``batches``)."""
+    """``client.messages``: create, stream and count_tokens; ``batches``; and, under
+    the official SDK's names, the layer-3 helpers ``tool_runner``, ``parse`` and
+    ``parse_stream`` (imported on first use; they use only the public API)."""
 
     #: ``client.messages.batches``, the Message Batches API (set by the Client).
     batches: Batches
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, client: Client) -> None:
         self._pipeline = pipeline
+        self._client = client
+
+    def tool_runner(self, **params: Any) -> ToolRunner:
+        """The tool-use loop: see :func:`rawclaude.tool_runner` (same arguments)."""
+        from ..agents.runner import tool_runner  # a facade over layer 3 (pyproject)
+
+        return tool_runner(self._client, **params)
+
+    async def parse(self, **params: Any) -> ParsedMessage[Any]:
+        """Structured output: see :func:`rawclaude.parse` (same arguments)."""
+        from ..agents.structured import parse  # a facade over layer 3 (pyproject)
+
+        return await parse(self._client, **params)
+
+    def parse_stream(self, **params: Any) -> ParsedStream[Any]:
+        """Streamed structured output: see :func:`rawclaude.parse_stream`."""
+        from ..agents.structured import parse_stream  # a facade over layer 3 (pyproject)
+
+        return parse_stream(self._client, **params)
 
     def _call(
         self,

@@ -24,19 +24,17 @@ __all__ = ["SessionHolder"]
 class SessionHolder:
     """One lazily created session, the loop it belongs to, and who owns it."""
 
-    __slots__ = ("_closed", "_loop", "_max_connections", "_owns", "_session", "_trust_env")
+    __slots__ = ("_closed", "_loop", "_max_connections", "_owns", "_session")
 
     def __init__(
         self,
         session: aiohttp.ClientSession | None,
         *,
         max_connections: int,
-        trust_env: bool,
     ) -> None:
         self._session = session
         self._owns = session is None
         self._max_connections = max_connections
-        self._trust_env = trust_env
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -58,7 +56,9 @@ class SessionHolder:
         if session is None:
             if self._closed:
                 raise ConfigurationError("this Client is closed; create a new one")
-            session = transport.new_session(self._max_connections, trust_env=self._trust_env)
+            # The environment's proxies are looked up by the client, once per
+            # host (aiohttp's trust_env would read them on every request).
+            session = transport.new_session(self._max_connections, trust_env=False)
             self._session = session
         elif session.closed:
             raise ConfigurationError(

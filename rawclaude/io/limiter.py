@@ -41,6 +41,9 @@ __all__ = [
 
 logger = logging.getLogger("rawclaude.limiter")
 
+# Float slack, as in policy.bucket.time_until: a grant due now is granted now.
+_EPSILON = 1e-9
+
 
 def _loop_time() -> float:
     # The running loop's clock, so deadlines line up with loop.call_at; outside
@@ -161,6 +164,23 @@ class TokenBucket:
 
     def _check_amount(self, amount: float) -> float:
         return check_amount(amount, self._capacity)
+
+    def _take_now(self, amount: float, now: float) -> bool:
+        """:meth:`try_acquire` for the limiter's hot path: ``amount`` already
+        checked, ``now`` read once for all buckets. Same rules: FIFO, pauses."""
+        if self._waiters or now < self._paused_until:
+            return False
+        tokens = self._refill(now)
+        if amount - tokens > _EPSILON * max(1.0, amount):
+            return False
+        self._tokens = tokens - amount
+        return True
+
+    def _give_back_now(self, amount: float, now: float) -> None:
+        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked)."""
+        self._tokens = min(self._capacity, self._refill(now) + amount)
+        if self._waiters:
+            self._serve()
 
     def _refill(self, now: float) -> float:
         if self._updated is None:
@@ -381,6 +401,8 @@ class RateLimiter:
         self._paused_until = -math.inf
         self._state: RateLimitState | None = None
         self._tasks: set[asyncio.Future[None]] = set()
+        #: Every bucket is an in-process TokenBucket: the synchronous fast paths apply.
+        self._local = all(b.__class__ is TokenBucket for b in self.buckets.values())
 
     @property
     def state(self) -> RateLimitState | None:
@@ -396,6 +418,12 @@ class RateLimiter:
     def paused_for(self) -> float:
         """Seconds until a 429 pause ends (0.0 when not paused)."""
         return max(0.0, self._paused_until - _loop_time())
+
+    @property
+    def pausing(self) -> bool:
+        """A 429 has ever paused this limiter (the pause may be over): a cheap test
+        before :attr:`paused_for` reads the clock."""
+        return self._paused_until != -math.inf
 
     @property
     def buckets(self) -> dict[str, Bucket]:
@@ -415,9 +443,15 @@ class RateLimiter:
         plan = self._plan(input_tokens, output_tokens)
         if self._slots is not None:
             await self._slots.acquire()
+        if self._local and self._take_all_now(plan):
+            # Every bucket local, tokens there, nobody queued, no pause: one
+            # clock read and no coroutine per bucket (the common case).
+            self._in_flight += 1
+            return Reservation(self, *self._reserved(plan))
         taken: list[tuple[Bucket, float]] = []
         try:
-            await self._wait_while_paused()
+            if self._paused_until != -math.inf:
+                await self._wait_while_paused()
             for bucket, amount in plan:
                 await bucket.acquire(amount)
                 taken.append((bucket, amount))
@@ -429,6 +463,20 @@ class RateLimiter:
             raise
         self._in_flight += 1
         return Reservation(self, *self._reserved(plan))
+
+    def _take_all_now(self, plan: list[tuple[Bucket, float]]) -> bool:
+        now = _loop_time()
+        if now < self._paused_until:
+            return False
+        taken: list[tuple[TokenBucket, float]] = []
+        for bucket, amount in plan:
+            local: TokenBucket = bucket  # type: ignore[assignment]
+            if not local._take_now(amount, now):
+                for back, n in taken:
+                    back._give_back_now(n, now)
+                return False
+            taken.append((local, amount))
+        return True
 
     def observe(self, status: int, state: RateLimitState | None) -> None:
         """Sync with a response: clamp buckets to the server's ``remaining``; pause on 429.
@@ -465,8 +513,13 @@ class RateLimiter:
         return [(b, min(n, b.capacity)) for b, n in wanted if b is not None and n > 0]
 
     def _reserved(self, plan: list[tuple[Bucket, float]]) -> tuple[float, float]:
-        amounts = {id(bucket): amount for bucket, amount in plan}
-        return amounts.get(id(self._input), 0.0), amounts.get(id(self._output), 0.0)
+        taken_in = taken_out = 0.0
+        for bucket, amount in plan:
+            if bucket is self._input:
+                taken_in = amount
+            elif bucket is self._output:
+                taken_out = amount
+        return taken_in, taken_out
 
     async def _wait_while_paused(self) -> None:
         # The buckets are paused too; this also covers a limiter that has only
@@ -484,7 +537,13 @@ class RateLimiter:
     def _finish_nowait(
         self, res: Reservation, input_used: int | None, output_used: int | None
     ) -> None:
-        for bucket, amount in self._free(res, input_used, output_used):
+        refunds = self._free(res, input_used, output_used)
+        if refunds and self._local:
+            now = _loop_time()
+            for bucket, amount in refunds:
+                bucket._give_back_now(amount, now)  # type: ignore[attr-defined]
+            return
+        for bucket, amount in refunds:
             self._background(bucket.refund(amount))
 
     def _free(

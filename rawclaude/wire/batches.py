@@ -195,6 +195,18 @@ class MessageBatchIndividualResponse(msgspec.Struct, kw_only=True, gc=False):
         """The result's type: ``succeeded``, ``errored``, ``canceled``, ``expired``."""
         return self.result.type
 
+    @property
+    def message(self) -> Message | None:
+        """The Message of a ``succeeded`` result, else None (typed: no narrowing needed)."""
+        result = self.result
+        return result.message if isinstance(result, MessageBatchSucceededResult) else None
+
+    @property
+    def error(self) -> ErrorBody | None:
+        """The error body of an ``errored`` result, else None."""
+        result = self.result
+        return result.error if isinstance(result, MessageBatchErroredResult) else None
+
 
 # --------------------------------------------------------------------------
 # Decoding (decoders built once)

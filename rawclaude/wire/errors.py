@@ -9,6 +9,17 @@
     ├── RateLimiterUnavailableError     a shared (Redis) limiter could not be reached
     ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
     │                                   within ``batches.wait(timeout=...)``
+    ├── ToolError                       raised by a tool to return an error result
+    ├── ToolRunnerError                 the tool loop stopped before a final answer
+    │   └── MaxIterationsError          ... because it used up max_iterations
+    ├── StructuredOutputError           ``messages.parse`` got no usable output
+    │   ├── OutputRefusedError          stop_reason "refusal"
+    │   ├── OutputTruncatedError        stop_reason "max_tokens"
+    │   └── OutputValidationError       text that does not decode to the schema
+    ├── ContextBudgetError              a conversation's latest turn alone is over
+    │                                   its ``max_input_tokens``
+    ├── ConversationConflictError       a stored conversation changed under us
+    ├── ConversationStoreError          the conversation store (Redis) failed
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -60,6 +71,16 @@ __all__ = [
     "UnsupportedParameterError",
     "RateLimiterUnavailableError",
     "BatchWaitTimeoutError",
+    "ToolError",
+    "ToolRunnerError",
+    "MaxIterationsError",
+    "StructuredOutputError",
+    "OutputRefusedError",
+    "OutputTruncatedError",
+    "OutputValidationError",
+    "ContextBudgetError",
+    "ConversationConflictError",
+    "ConversationStoreError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
@@ -139,6 +160,91 @@ class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
     def __init__(self, message: str, *, batch: Any) -> None:
         super().__init__(message)
         self.batch = batch
+
+
+class ToolError(RawClaudeError):
+    """Raise it inside a tool to hand the model an error result of your choosing.
+
+    ``content`` (a string, or text/image content blocks) becomes the
+    ``tool_result`` content with ``is_error: true``; the caller sees no exception.
+    """
+
+    def __init__(self, content: str | list[dict[str, Any]]) -> None:
+        super().__init__(content if isinstance(content, str) else "tool error (content blocks)")
+        self.content = content
+
+
+class ToolRunnerError(RawClaudeError):
+    """The tool loop stopped without a final answer. ``.message`` is the last reply."""
+
+    def __init__(self, text: str, *, message: Any = None) -> None:
+        super().__init__(text)
+        self.message = message
+
+
+class MaxIterationsError(ToolRunnerError):
+    """The tool loop made ``max_iterations`` requests and the model still wanted tools."""
+
+
+class StructuredOutputError(RawClaudeError):
+    """``messages.parse`` got no value of the requested shape.
+
+    ``.message`` is the whole Message, ``.stop_reason`` its stop reason and
+    ``.text`` the text the model produced (possibly empty or partial).
+    """
+
+    def __init__(self, text: str, *, message: Any, stop_reason: str | None, output: str) -> None:
+        super().__init__(text)
+        self.message = message
+        self.stop_reason = stop_reason
+        self.text = output
+
+
+class OutputRefusedError(StructuredOutputError):
+    """The model refused (``stop_reason: "refusal"``); the output may not match the schema."""
+
+
+class OutputTruncatedError(StructuredOutputError):
+    """The output hit ``max_tokens`` before the JSON was complete; raise ``max_tokens``."""
+
+
+class OutputValidationError(StructuredOutputError):
+    """The text is not JSON of the requested shape; ``.text`` has it, ``str()`` says why."""
+
+
+class ContextBudgetError(RawClaudeError):
+    """The newest turn of a conversation alone needs more than ``max_input_tokens``.
+
+    Older turns were already dropped; nothing was sent.
+    """
+
+    def __init__(self, text: str, *, needed: int, budget: int) -> None:
+        super().__init__(text)
+        self.needed = needed
+        self.budget = budget
+
+
+class ConversationConflictError(RawClaudeError):
+    """Another writer saved the conversation since it was loaded (optimistic concurrency).
+
+    ``.conversation_id``, ``.expected_version`` (what this writer loaded) and
+    ``.actual_version`` (what the store holds now; None if it is gone).
+    """
+
+    def __init__(
+        self, conversation_id: str, *, expected_version: int, actual_version: int | None
+    ) -> None:
+        super().__init__(
+            f"conversation {conversation_id!r} was changed by another writer "
+            f"(expected version {expected_version}, store has {actual_version})"
+        )
+        self.conversation_id = conversation_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class ConversationStoreError(RawClaudeError):
+    """A conversation store could not be read or written (e.g. Redis unreachable)."""
 
 
 class APIError(RawClaudeError):
