@@ -17,7 +17,9 @@ closed as soon as the browser goes away::
     # any ASGI framework or server: an ASGI application for one response
     app = rawclaude.web.SSEApp(client.messages.stream(...))
 
-Each handler imports its framework on first use only.
+Each handler imports its framework on first use only. They import the relay and
+the stream from their modules, not from ``rawclaude`` itself: the root package
+names the agents' helpers too, and web and agents are independent layer-3 siblings.
 """
 
 from __future__ import annotations

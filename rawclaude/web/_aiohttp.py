@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .. import ConfigurationError, relay
+from ..client.relay import relay
+from ..wire.errors import ConfigurationError
 from ._headers import SSE_HEADERS
 from ._race import close_all, first_of
 
 if TYPE_CHECKING:
-    from .. import MessageStream
     from ..client.relay import StreamOpener
+    from ..client.stream import MessageStream
 
 __all__ = ["sse_response"]
 

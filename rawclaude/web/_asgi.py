@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from .. import relay
+from ..client.relay import relay
 from ._headers import SSE_HEADERS
 from ._race import close_all, first_of
 
 if TYPE_CHECKING:
-    from .. import MessageStream
     from ..client.relay import StreamOpener
+    from ..client.stream import MessageStream
 
 __all__ = ["SSEApp", "serve"]
 

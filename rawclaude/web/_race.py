@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
-from .. import MessageStream
+from ..client.stream import MessageStream
 
 __all__ = ["close_all", "first_of"]
 

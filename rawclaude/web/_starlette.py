@@ -15,13 +15,13 @@ from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from .. import relay
+from ..client.relay import relay
 from ._asgi import serve
 from ._headers import SSE_HEADERS
 
 if TYPE_CHECKING:
-    from .. import MessageStream
     from ..client.relay import StreamOpener
+    from ..client.stream import MessageStream
 
 __all__ = ["SSEResponse"]
 
