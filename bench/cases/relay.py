@@ -16,11 +16,17 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from aiohttp import web
 
 from ..config import Config
 from ..procs import REPO
 from ..spec import Case, Metric, Params, WorkerResult
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Close = Callable[[], Awaitable[None]]
 
 
 def _start_upstream() -> tuple[subprocess.Popen[str], str]:
@@ -50,26 +56,62 @@ async def _browsers(mode: str, url: str, n: int, headers: dict[str, str]) -> dic
     return result
 
 
-async def _relayed(
-    upstream: str, n: int, headers: dict[str, str]
-) -> tuple[dict[str, float], float]:
-    """The browsers' view through the relay, and the relay process's CPU seconds."""
-    from aiohttp import web
+_BODY: dict[str, Any] = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 4096,
+    "messages": [{"role": "user", "content": "stamps"}],
+}
 
+
+def _rawclaude_handler(upstream: str, n: int, headers: dict[str, str]) -> tuple[Handler, Close]:
     import rawclaude.web
     from rawclaude import Client
 
     client = Client(api_key="sk-bench", base_url=upstream, max_connections=n + 8)
-    params: dict[str, Any] = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 4096,
-        "messages": [{"role": "user", "content": "stamps"}],
-        "extra_headers": headers,
-    }
+    params = {**_BODY, "extra_headers": headers}
 
     async def chat(request: web.Request) -> web.StreamResponse:
         return await rawclaude.web.sse_response(request, client.messages.stream(**params))
 
+    return chat, client.close
+
+
+def _floor_handler(upstream: str, n: int, headers: dict[str, str]) -> tuple[Handler, Close]:
+    """The cheapest relay: the floor's parse (bench/floor.py), one text event per delta,
+    no heartbeat, no disconnect watch, no multi-line framing, no error event."""
+    import aiohttp
+
+    from ..floor import FloorParser
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=n + 8))
+    body = json.dumps({**_BODY, "stream": True}).encode()
+    send = {"x-api-key": "sk-bench", "anthropic-version": "2023-06-01", **headers}
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        parser = FloorParser()
+        async with session.post(upstream + "/v1/messages", data=body, headers=send) as up:
+            async for chunk in up.content.iter_any():
+                done = len(parser.pieces)
+                parser.feed(chunk)
+                new = parser.pieces[done:]
+                if new:
+                    await resp.write(
+                        b"".join([b"event: text\ndata: " + t.encode() + b"\n\n" for t in new])
+                    )
+        await resp.write(b"event: done\ndata: {}\n\n")
+        return resp
+
+    return chat, session.close
+
+
+async def _relayed(
+    client: str, upstream: str, n: int, headers: dict[str, str]
+) -> tuple[dict[str, float], float]:
+    """The browsers' view through the relay, and the relay process's CPU seconds."""
+    make = _rawclaude_handler if client == "rawclaude" else _floor_handler
+    chat, close = make(upstream, n, headers)
     app = web.Application()
     app.router.add_get("/chat", chat)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
@@ -82,18 +124,18 @@ async def _relayed(
         cpu = time.process_time() - cpu
     finally:
         await runner.cleanup()
-        await client.close()
+        await close()
     return seen, cpu
 
 
-async def _run(p: Params) -> WorkerResult:
+async def _run(client: str, p: Params) -> WorkerResult:
     proc, upstream = _start_upstream()
     n = p["browsers"]
     headers = {"x-stamp-deltas": str(p["deltas"]), "x-stamp-interval": str(p["interval"])}
     try:
         await _browsers("direct", upstream, 4, {**headers, "x-stamp-deltas": "3"})  # warm up
         direct = await _browsers("direct", upstream, n, headers)
-        relayed, cpu = await _relayed(upstream, n, headers)
+        relayed, cpu = await _relayed(client, upstream, n, headers)
     finally:
         proc.terminate()
         proc.wait()
@@ -113,7 +155,7 @@ async def _run(p: Params) -> WorkerResult:
 
 
 def run(client: str, p: Params) -> WorkerResult:
-    return asyncio.run(_run(p))
+    return asyncio.run(_run(client, p))
 
 
 def params(cfg: Config) -> Params:
@@ -140,13 +182,15 @@ CASE = Case(
     metrics=lambda cfg: METRICS,
     params=params,
     run=run,
-    clients=("rawclaude",),
+    clients=("rawclaude", "floor"),
     notes=(
         "N browsers at once, each streaming D text deltas paced by the upstream. A delta's "
         "age = arrival time - the monotonic time the upstream wrote it (one machine, one "
         "clock). direct: rawclaude clients read the upstream; relay: aiohttp clients read "
         "rawclaude.web.sse_response, which reads the upstream with rawclaude. Added = relay "
         "minus direct, percentile by percentile, measured in the same worker one after the "
-        "other. Relay CPU = the relay process's user+system time while the browsers read."
+        "other. Relay CPU = the relay process's user+system time while the browsers read. "
+        "floor = the cheapest relay (bench/floor.py's parse, one event per delta, nothing "
+        "else: no heartbeat, no disconnect watch, no multi-line framing, no error event)."
     ),
 )
