@@ -46,6 +46,8 @@ __all__ = ["StreamOpener", "relay"]
 
 #: Events buffered before the pump stops reading (a browser slower than the API).
 _BUFFER_LIMIT = 1024
+#: A timer may fire this much before its time (the loop's clock resolution).
+_TIMER_SLACK = 0.001
 
 
 class StreamOpener(Protocol):
@@ -109,6 +111,9 @@ class _Pump:
         self._stream: MessageStream | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._room: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._quiet_since = 0.0
+        self._timeout = 0.0
         self.error: BaseException | None = None
         self.finished = False
         self._task = self._loop.create_task(self._run(source))
@@ -140,17 +145,37 @@ class _Pump:
             waiter.set_result(None)
 
     async def wait(self, timeout: float | None) -> bool:
-        """True when events or the end are there; False after ``timeout`` of silence."""
-        if not (self._items or self.finished):
-            self._waiter = waiter = self._loop.create_future()
-            timer = None if timeout is None else self._loop.call_later(timeout, _settle, waiter)
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-                if timer is not None:
-                    timer.cancel()
+        """True when events or the end are there; False after ``timeout`` of silence.
+
+        One timer per relay, not one per wait: it is armed when it is needed and,
+        when it fires early (the consumer got events since), re-armed for the
+        rest, so a busy stream costs no timer call per event.
+        """
+        if self._items or self.finished:
+            return True
+        loop = self._loop
+        self._quiet_since = loop.time()
+        if timeout is not None:
+            self._timeout = timeout
+            if self._timer is None:
+                self._timer = loop.call_at(self._quiet_since + timeout, self._on_timer)
+        self._waiter = waiter = loop.create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
         return bool(self._items) or self.finished
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # the consumer is busy; its next wait() arms the timer again
+        due = self._quiet_since + self._timeout
+        if self._loop.time() >= due - _TIMER_SLACK:
+            waiter.set_result(None)  # silent for the whole heartbeat: time for one
+        else:
+            self._timer = self._loop.call_at(due, self._on_timer)
 
     def take(self) -> list[StreamEvent]:
         items = list(self._items)
@@ -162,6 +187,9 @@ class _Pump:
 
     async def close(self) -> None:
         """Stop reading and close the stream: its connection and limiter slot go back."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         task = self._task
         if not task.done():
             task.cancel()
@@ -170,11 +198,6 @@ class _Pump:
             await asyncio.gather(task, return_exceptions=True)
         if self._stream is not None:
             await self._stream.close()
-
-
-def _settle(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class _Frames:
