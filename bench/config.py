@@ -58,6 +58,13 @@ class Config:
     batch_line_sizes: tuple[int, int]
     upload_mib: int
     create_many_requests: int
+    # 16. the command line
+    cli_launches: int
+    cli_words: int
+    # 17. the browser relay
+    relay_browsers: int
+    relay_rate: float
+    relay_seconds: float
 
 
 QUICK = Config(
@@ -101,6 +108,11 @@ QUICK = Config(
     batch_line_sizes=(1024 * 1024, 4 * 1024 * 1024),
     upload_mib=200,
     create_many_requests=250_000,
+    cli_launches=5,
+    cli_words=50,
+    relay_browsers=200,
+    relay_rate=20.0,
+    relay_seconds=3.0,
 )
 
 FULL = replace(
@@ -123,6 +135,8 @@ FULL = replace(
     toolinput_min_time=1.5,
     toolinput_max_predicted=60.0,
     agentloop_min_time=3.0,
+    cli_launches=10,
+    relay_seconds=8.0,
 )
 
 SMOKE = replace(
@@ -163,6 +177,11 @@ SMOKE = replace(
     batch_line_sizes=(64 * 1024, 256 * 1024),
     upload_mib=4,
     create_many_requests=2_500,
+    cli_launches=1,
+    cli_words=5,
+    relay_browsers=4,
+    relay_rate=50.0,
+    relay_seconds=0.2,
 )
 
 MODES = {"quick": QUICK, "full": FULL, "smoke": SMOKE}

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from .client.client import Client
     from .client.hooks import CallRecord, Hook, RequestRecord
     from .client.raw import RawResponse
+    from .client.relay import relay
     from .client.stream import MessageStream
     from .io.limiter import RateLimiter, TokenBucket
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
@@ -97,6 +98,7 @@ _LAZY: dict[str, str] = {
     "CallRecord": ".client.hooks",
     "RawResponse": ".client.raw",
     "TransportFailure": ".io.transport",
+    "relay": ".client.relay",
     "RateLimiter": ".io.limiter",
     "TokenBucket": ".io.limiter",
     "RedisTokenBucket": ".io.redis_limiter",
@@ -128,6 +130,7 @@ __all__ = [
     "Client",
     "Message",
     "MessageStream",
+    "relay",
     "Usage",
     "Timeout",
     "TokenBucket",

@@ -28,6 +28,8 @@ MODULES = {
     "batch_line": "batch_line",
     "upload": "upload",
     "create_many": "create_many",
+    "cli": "cli",
+    "relay": "relay",
 }
 
 

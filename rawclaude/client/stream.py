@@ -338,6 +338,14 @@ class MessageStream:
             raise RuntimeError("the message has no text content block")
         return "".join(texts)
 
+    def sse(self, *, heartbeat: float | None = 15.0) -> AsyncIterator[bytes]:
+        """SSE-framed bytes for a browser (``text/event-stream``): text deltas,
+        a final event with stop reason and usage, or an error event; a heartbeat
+        comment while the upstream is silent. See :func:`rawclaude.relay`."""
+        from .relay import relay  # relay builds on this module
+
+        return relay(self, heartbeat=heartbeat)
+
     @property
     def current_message_snapshot(self) -> Message:
         """The message as accumulated so far (open blocks with their text so far)."""
