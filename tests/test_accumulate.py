@@ -580,7 +580,6 @@ def test_message_before_message_start_raises() -> None:
             start_event(),
             ev(type="content_block_delta", index=0, delta={"type": "text_delta", "text": "x"}),
         ],
-        [start_event(), ev(type="content_block_stop", index=0)],
     ],
 )
 def test_out_of_order_events_raise(events: list[StreamEvent]) -> None:
@@ -588,3 +587,55 @@ def test_out_of_order_events_raise(events: list[StreamEvent]) -> None:
     with pytest.raises(APIResponseValidationError):
         for event in events:
             acc.feed(event)
+
+
+def test_a_stray_block_stop_is_ignored_even_before_message_start() -> None:
+    # Issue 8: a content_block_stop for a block that is not open changes nothing
+    # (the official SDK's own stream tests send one); a delta for one stays an error.
+    acc = MessageAccumulator()
+    acc.feed(ev(type="content_block_stop", index=3))
+    acc.feed(start_event())
+    acc.feed(ev(type="content_block_stop", index=0))
+    acc.feed(ev(type="message_stop"))
+    assert acc.finished and acc.message().content == []
+
+
+def test_message_stop_with_a_tool_block_still_open_raises() -> None:
+    acc = MessageAccumulator()
+    acc.feed(start_event())
+    block = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
+    acc.feed(ev(type="content_block_start", index=0, content_block=block))
+    delta = {"type": "input_json_delta", "partial_json": '{"a": 1'}
+    acc.feed(ev(type="content_block_delta", index=0, delta=delta))
+    with pytest.raises(APIResponseValidationError, match="still open"):
+        acc.feed(ev(type="message_stop"))
+    assert not acc.finished
+
+
+def test_tool_input_json_orjson_refuses_is_still_parsed() -> None:
+    acc = MessageAccumulator()
+    acc.feed(start_event())
+    block = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
+    acc.feed(ev(type="content_block_start", index=0, content_block=block))
+    big = "9" * 400
+    delta = {"type": "input_json_delta", "partial_json": '{"n": ' + big + "}"}
+    acc.feed(ev(type="content_block_delta", index=0, delta=delta))
+    acc.feed(ev(type="content_block_stop", index=0))
+    assert acc.message().content[0].input == {"n": int(big)}
+
+
+def test_tool_input_nested_too_deep_is_a_typed_error() -> None:
+    acc = MessageAccumulator()
+    acc.feed(start_event())
+    block = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
+    acc.feed(ev(type="content_block_start", index=0, content_block=block))
+    deep = '{"a": ' + "[" * 3000 + "]" * 3000 + "}"
+    acc.feed(
+        ev(
+            type="content_block_delta",
+            index=0,
+            delta={"type": "input_json_delta", "partial_json": deep},
+        )
+    )
+    with pytest.raises(APIResponseValidationError):
+        acc.feed(ev(type="content_block_stop", index=0))

@@ -20,15 +20,14 @@ passes ``now`` (Unix time, ``time.time()``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 
 import msgspec
 
 from ..wire.models import Usage
+from .retry_after import parse_retry_after
 
 __all__ = [
     "NOTHING_USED",
@@ -46,8 +45,6 @@ _FIELDS = ("limit", "remaining", "reset")
 # Every header name we read, built once (lower case: aiohttp's CIMultiDictProxy
 # is case-insensitive, and a plain dict is expected to use lower-case keys).
 _NAMES = {w: tuple(f"{_PREFIX}{w}-{f}" for f in _FIELDS) for w in _WINDOWS}
-_RETRY_AFTER = "retry-after"
-_RETRY_AFTER_MS = "retry-after-ms"
 
 
 class RateLimitWindow(msgspec.Struct, frozen=True):
@@ -87,7 +84,7 @@ def parse_rate_limit_headers(headers: Mapping[str, str], *, now: float) -> RateL
     field None; this function never raises on header content.
     """
     windows = [_parse_window(headers, _NAMES[w]) for w in _WINDOWS]
-    retry_after = _parse_retry_after(headers, now)
+    retry_after = parse_retry_after(headers, now)
     if retry_after is None and all(w is None for w in windows):
         return None
     requests, tokens, input_tokens, output_tokens = (w or _EMPTY for w in windows)
@@ -156,43 +153,6 @@ def parse_rfc3339(value: str | None) -> datetime | None:
     except ValueError:  # out of range: month 13, second 60, offset >= 24h...
         return None
     return parsed.astimezone(timezone.utc)
-
-
-def _parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    ms = _parse_seconds(headers.get(_RETRY_AFTER_MS))
-    if ms is not None:
-        return ms / 1000.0
-    value = headers.get(_RETRY_AFTER)
-    if value is None:
-        return None
-    seconds = _parse_seconds(value)
-    if seconds is not None:
-        return seconds
-    return _seconds_until_http_date(value, now)
-
-
-def _parse_seconds(value: str | None) -> float | None:
-    """RFC 9110 delay-seconds (we also accept a decimal fraction); never negative."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value.isascii() or not value or value[0] not in "0123456789.":
-        return None  # rejects signs, "nan", "inf", "1_0" and the like up front
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) else None
-
-
-def _seconds_until_http_date(value: str, now: float) -> float | None:
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # "-0000" means UTC with unknown local zone (RFC 5322)
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - now)
 
 
 #: Request bytes per input token assumed by :func:`estimate_input_tokens`.

@@ -18,10 +18,11 @@ Nothing here sleeps or reads a clock: tests are tables.
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
 
 import msgspec
+
+from .retry_after import parse_retry_after
 
 __all__ = ["RetryPolicy", "RetryDecision", "decide", "server_wait", "backoff", "is_retryable"]
 
@@ -68,30 +69,7 @@ def is_retryable(status: int | None, headers: Mapping[str, str]) -> bool:
 
 def server_wait(headers: Mapping[str, str], now: float) -> float | None:
     """The wait the server asked for in seconds, or None; ``now`` is a Unix time."""
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            value = float(ms) / 1000.0
-        except ValueError:
-            value = -1.0
-        if value >= 0:
-            return value
-    after = headers.get("retry-after")
-    if after is None:
-        return None
-    try:
-        value = float(after)
-    except ValueError:
-        return _http_date_wait(after, now)
-    return value if value >= 0 else None
-
-
-def _http_date_wait(value: str, now: float) -> float | None:
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - now)
+    return parse_retry_after(headers, now)
 
 
 def backoff(policy: RetryPolicy, attempt: int, rand: float) -> float:

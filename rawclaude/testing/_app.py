@@ -2,20 +2,23 @@
 
 Routes (Messages, Token counting and Models references):
 ``POST /v1/messages``, ``POST /v1/messages/count_tokens``, ``GET /v1/models``,
-``GET /v1/models/{model_id}``. Anything else is a 404 ``not_found_error``.
+``GET /v1/models/{model_id}``; Message Batches in ``_batch_routes``, Files in
+``_file_routes``. Anything else is a 404 ``not_found_error``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from . import _batch_routes, _file_routes
 from ._checks import ApiError, check_auth, check_message_fields, check_version, parse_json_body
+from ._compose import echo_text, resolve, usage_for, validate
+from ._keys import STATE_KEY
 from ._overrides import default_reply
 from ._respond import (
     Exchange,
@@ -27,16 +30,15 @@ from ._respond import (
     set_context,
 )
 from ._state import RecordedRequest, ServerState, mask_headers
-from ._wire import estimate_input_tokens, last_user_text
+from ._wire import estimate_input_tokens
 
-STATE_KEY = web.AppKey("rawclaude_fake_state", ServerState)
+__all__ = ["STATE_KEY", "make_app"]
 
-# "Errors" doc: Messages and Token counting accept up to 32 MB; aiohttp's
-# default limit (1 MiB) would refuse long prompts the real API takes.
+# "Errors" doc: Messages and Token counting accept up to 32 MB, Message Batches
+# 256 MB; aiohttp's default limit (1 MiB) would refuse what the real API takes.
 MAX_BODY_BYTES = 32 * 1024 * 1024
-
-# The default reply to a last user message without any text (e.g. tool results).
-EMPTY_ECHO = "OK"
+MAX_BATCH_BODY_BYTES = 256 * 1024 * 1024
+_TOO_LARGE = ApiError(413, "request_too_large", "Request exceeds the maximum size")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -45,14 +47,28 @@ def _json_response(payload: Any) -> web.Response:
     return web.Response(body=orjson.dumps(payload), content_type="application/json")
 
 
+def _needs_body(request: web.Request) -> bool:
+    # A cancel is a POST without a body ("Cancel a Message Batch").
+    return request.method == "POST" and not request.path.endswith("/cancel")
+
+
 async def _read(request: web.Request, state: ServerState) -> tuple[Any, ApiError | None]:
-    """Read, parse and record the body; credentials are masked in the record."""
+    """Read, parse and record the body; credentials are masked in the record.
+
+    A multipart upload is left unread: the Files handler streams it and records
+    its metadata, never its bytes.
+    """
+    if request.content_type == "multipart/form-data":
+        return None, None
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        return None, ApiError(413, "request_too_large", "Request exceeds the maximum size")
+        return None, _TOO_LARGE
+    limit = MAX_BATCH_BODY_BYTES if request.path == "/v1/messages/batches" else MAX_BODY_BYTES
+    if len(raw) > limit:
+        return None, _TOO_LARGE
     body, error = (None, None)
-    if raw or request.method == "POST":
+    if raw or _needs_body(request):
         body, error = parse_json_body(raw)
     headers = mask_headers(request.headers)
     state.record(RecordedRequest(request.method, request.path, headers, body, dict(request.query)))
@@ -118,24 +134,30 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     context = require_context(request)
     body, request_id = context.body, context.request_id
-    error = check_message_fields(body, need_max_tokens=True)
-    if error is not None:
-        return error_response(error, request_id)
-    reply = state.pop_reply() or default_reply(state, request.headers)
+    points = check_message_fields(body, need_max_tokens=True) or validate(
+        body, tool_results=state.settings.check_tool_results
+    )
+    if isinstance(points, ApiError):
+        return error_response(points, request_id)
+    scripted = state.pop_reply()
+    reply = scripted or default_reply(state, request.headers)
     if isinstance(reply, ApiError):
         return error_response(reply, request_id)
-    if reply.kind == "echo":
-        text = last_user_text(body["messages"]) or EMPTY_ECHO
-        reply = dataclasses.replace(reply, kind="message", content=state.echo_content(text))
+    echo = state.echo_content(echo_text(body)) if reply.kind == "echo" else None
+    # Benchmark replies (x-fake-deltas) stream their full length whatever max_tokens says.
+    cut = scripted is not None or "x-fake-deltas" not in request.headers
+    reply = resolve(reply, body, echo, cut=cut)
+    input_tokens, extra = 0, dict[str, Any]()
+    if reply.kind == "message":
+        input_tokens, extra = usage_for(body, reply, points, state.prompt_cache)
     exchange = Exchange(
         request_id=request_id,
         message_id=state.next_message_id(),
         model=body["model"],
-        input_tokens=(
-            estimate_input_tokens(body) if reply.input_tokens is None else reply.input_tokens
-        ),
+        input_tokens=input_tokens,
         stream=body.get("stream") is True,
         closing=state.closing,
+        usage_extra=extra,
     )
     return await answer(request, reply, exchange)
 
@@ -165,11 +187,13 @@ async def get_model(request: web.Request) -> web.StreamResponse:
 def make_app(state: ServerState) -> web.Application:
     """A fresh application for ``state``; call it inside the loop that will serve it."""
     state.closing = asyncio.Event()
-    app = web.Application(middlewares=[api_middleware], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[api_middleware], client_max_size=MAX_BATCH_BODY_BYTES)
     app[STATE_KEY] = state
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_post("/v1/messages", create_message)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model_id}", get_model)
+    _batch_routes.add_routes(app)
+    _file_routes.add_routes(app)
     return app

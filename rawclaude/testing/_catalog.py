@@ -1,10 +1,8 @@
 """The Models API of the fake: ``GET /v1/models`` and ``GET /v1/models/{model_id}``.
 
-Per the "List Models" reference: newest models first; a page is
-``{"data": [...], "has_more", "first_id", "last_id"}``; ``limit`` (1..1000,
-default 20) and the cursors ``after_id`` / ``before_id`` select the page. A
-model object has ``type: "model"``, ``id``, ``display_name`` and ``created_at``
-(RFC 3339).
+Per the "List Models" reference: newest models first, paged as ``_pages``
+describes (``limit``, ``after_id``, ``before_id``). A model object has
+``type: "model"``, ``id``, ``display_name`` and ``created_at`` (RFC 3339).
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._checks import ApiError
+from ._pages import page_of
 
 DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
     {
@@ -63,38 +62,4 @@ class Catalog:
         return self._models[self._index[model_id]]
 
     def page(self, query: Mapping[str, str]) -> dict[str, Any] | ApiError:
-        limit = _limit(query.get("limit"))
-        if isinstance(limit, ApiError):
-            return limit
-        start, stop = 0, len(self._models)
-        if "after_id" in query:
-            start = self._cursor(query["after_id"]) + 1
-        if "before_id" in query:
-            stop = self._cursor(query["before_id"])
-        if start < 0 or stop < 0:
-            return ApiError(400, "invalid_request_error", "unknown pagination cursor")
-        if "before_id" in query and "after_id" not in query:
-            # Paging backwards returns the items just before the cursor.
-            start = max(start, stop - limit)
-        data = self._models[start:stop][:limit]
-        return {
-            "data": data,
-            "has_more": start + len(data) < stop or ("before_id" in query and start > 0),
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-        }
-
-    def _cursor(self, model_id: str) -> int:
-        return self._index.get(model_id, -2)
-
-
-def _limit(raw: str | None) -> int | ApiError:
-    if raw is None:
-        return 20
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= 1000:
-        return ApiError(400, "invalid_request_error", "limit: must be between 1 and 1000")
-    return limit
+        return page_of(self._models, query)

@@ -18,11 +18,16 @@ import orjson
 
 
 class ApiError(NamedTuple):
-    """An error answer, before it is rendered with the request's id."""
+    """An error answer, before it is rendered with the request's id.
+
+    ``error_code`` is the fine-grained reason the API puts in
+    ``error.details.error_code`` (e.g. ``storage_quota_exceeded``); None: no details.
+    """
 
     status: int
     error_type: str
     message: str
+    error_code: str | None = None
 
 
 def _invalid(message: str) -> ApiError:

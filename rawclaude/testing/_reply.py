@@ -1,8 +1,9 @@
 """``Reply``: what the fake server answers to one ``POST /v1/messages``.
 
-Build one with a class method (``text``, ``tool_use``, ``thinking``, ``message``,
-``echo``, ``error``, ``raw``, ``hang``), then add timing, faults and headers with
-the ``with_*`` methods, each returning a new ``Reply``::
+Build one with a class method (``text``, ``tool_use``, ``tool_uses``, ``thinking``,
+``message``, ``refusal``, ``pause_turn``, ``echo``, ``error``, ``raw``, ``hang``),
+then add timing, faults and headers with the ``with_*`` methods, each returning
+a new ``Reply``::
 
     Reply.text("Hello there").with_delays(first_event=0.2, between_events=0.01)
     Reply.text("partial answer").with_drop(after=4)
@@ -16,11 +17,12 @@ the time the stream would have taken (``first_event + between_events * events``)
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._blocks import Block, text_block, thinking_block, tool_use_block
+from ._blocks import Block, ToolUseBlock, text_block, thinking_block, tool_use_block
 from ._ratelimit import RateLimitSnapshot
 from ._render import Content
 from ._wire import DEFAULT_ERROR_MESSAGES, error_type_for_status
@@ -90,6 +92,40 @@ class Reply:
         return cls.message(*blocks, tool, stop_reason="tool_use")
 
     @classmethod
+    def tool_uses(
+        cls,
+        calls: Sequence[tuple[str, Mapping[str, Any]]],
+        *,
+        text: str | None = None,
+        chunk_size: int = 16,
+    ) -> Reply:
+        """Several tool calls in one turn (``stop_reason`` "tool_use"), each ``(name, input)``.
+
+        Ids are ``toolu_...``, distinct within the turn even for identical calls;
+        read them back from the answer (or ``reply.tool_use_ids``).
+        """
+        if not calls:
+            raise ValueError("tool_uses needs at least one (name, input) call")
+        blocks: list[Block] = [] if text is None else [text_block(text)]
+        for index, (name, tool_input) in enumerate(calls):
+            seed = f"{index}\0{name}\0{sorted(dict(tool_input).items())!r}".encode()
+            tool_id = "toolu_fake" + hashlib.sha256(seed).hexdigest()[:20]
+            blocks.append(tool_use_block(name, tool_input, id=tool_id, chunk_size=chunk_size))
+        return cls.message(*blocks, stop_reason="tool_use")
+
+    @classmethod
+    def refusal(cls, text: str = "I can't help with that.") -> Reply:
+        """A refusal: ``stop_reason`` "refusal" ("Handling stop reasons")."""
+        return cls.text(text, stop_reason="refusal")
+
+    @classmethod
+    def pause_turn(cls, text: str | None = None) -> Reply:
+        """A paused long-running turn (``stop_reason`` "pause_turn"): the client
+        sends the conversation back as is to let it continue."""
+        blocks = [] if text is None else [text_block(text)]
+        return cls.message(*blocks, stop_reason="pause_turn")
+
+    @classmethod
     def thinking(cls, thinking: str, text: str, *, signature: str | None = None) -> Reply:
         """A signed thinking block followed by a text block."""
         return cls.message(thinking_block(thinking, signature=signature), text_block(text))
@@ -144,6 +180,12 @@ class Reply:
     def hang(cls) -> Reply:
         """Never answer; the request ends when the client gives up or the server stops."""
         return cls(kind="hang")
+
+    @property
+    def tool_use_ids(self) -> list[str]:
+        """The ids of this reply's tool_use blocks, in order."""
+        blocks = self.content.blocks if self.content is not None else ()
+        return [block.id for block in blocks if isinstance(block, ToolUseBlock)]
 
     # -- modifiers ---------------------------------------------------------------
 

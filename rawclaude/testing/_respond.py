@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +23,7 @@ from ._wire import (
     message_json,
     message_start_frame,
     status_for_error_type,
+    usage_object,
 )
 
 # aiohttp >= 3.14 warns about plain-string keys in a request's mapping and offers
@@ -76,6 +77,7 @@ class Exchange:
     input_tokens: int
     stream: bool
     closing: asyncio.Event
+    usage_extra: dict[str, Any] = field(default_factory=dict)  # prompt-cache counts
 
 
 async def pause(closing: asyncio.Event, seconds: float) -> bool:
@@ -93,7 +95,7 @@ def error_response(
 ) -> web.Response:
     return web.Response(
         status=error.status,
-        body=error_body(error.error_type, error.message, request_id),
+        body=error_body(error.error_type, error.message, request_id, error.error_code),
         content_type="application/json",
         headers=headers,
     )
@@ -160,9 +162,8 @@ async def _stream(
         await response.prepare(request)
         if await pause(ex.closing, reply.first_event_delay):
             return abandon(request)
-        start = message_start_frame(
-            ex.message_id, ex.model, ex.input_tokens, min(1, rendered.output_tokens)
-        )
+        usage = usage_object(ex.input_tokens, min(1, rendered.output_tokens), ex.usage_extra)
+        start = message_start_frame(ex.message_id, ex.model, usage)
         if not await _write_events(response, reply, rendered, start, ex.closing):
             return abandon(request)
     except ConnectionError:  # the client went away; nothing left to tell it
@@ -217,7 +218,7 @@ async def _json(
         kind = reply.stream_error_type
         error = ApiError(status_for_error_type(kind), kind, reply.stream_error_message)
         return error_response(error, ex.request_id, headers)
-    usage = (ex.input_tokens, rendered.output_tokens)
+    usage = usage_object(ex.input_tokens, rendered.output_tokens, ex.usage_extra)
     body = message_json(ex.message_id, ex.model, rendered.content, rendered.stop_reason, usage)
     if reply.drop_after is None:
         return web.Response(body=body, content_type="application/json", headers=headers)

@@ -16,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 from ._app import make_app
 from ._catalog import Catalog
+from ._clock import Clock
+from ._files import MAX_FILE_BYTES, STORAGE_QUOTA_BYTES
 from ._ratelimit import RateLimit
 from ._reply import Reply
 from ._state import RecordedRequest, ServerState, Settings
@@ -49,6 +51,14 @@ class FakeServer:
         delta_text: str = "hello ",
         models: Sequence[str | Mapping[str, Any]] | None = None,
         record: bool = True,
+        check_tool_results: bool = True,
+        batch_processing_seconds: float | None = 0.1,
+        results_chunk_size: int | None = None,
+        results_line_end: bytes = b"\n",
+        results_seed: int | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        storage_quota_bytes: int = STORAGE_QUOTA_BYTES,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         settings = Settings(
             api_key=api_key,
@@ -57,10 +67,16 @@ class FakeServer:
             default_reply=default_reply or Reply.echo(),
             delta_text=delta_text,
             record=record,
+            check_tool_results=check_tool_results,
+            batch_processing_seconds=batch_processing_seconds,
+            max_file_bytes=max_file_bytes,
         )
         self._host = host
         self._port = port
-        self._state = ServerState(settings, Catalog(models))
+        self._state = ServerState(settings, Catalog(models), Clock(clock), storage_quota_bytes)
+        self.set_results_format(
+            chunk_size=results_chunk_size, line_end=results_line_end, seed=results_seed
+        )
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -104,8 +120,83 @@ class FakeServer:
         self._state.queue(replies)
 
     def reset(self) -> None:
-        """Forget queued replies and recorded requests."""
+        """Forget queued replies, scripted batch results and recorded requests."""
         self._state.clear()
+
+    # -- time ----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The server clock (epoch seconds): wall time plus every ``advance_time``."""
+        return self._state.clock.now()
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the server clock forward: batch processing and expiry, cache TTLs."""
+        self._state.clock.advance(seconds)
+
+    # -- message batches -----------------------------------------------------------------
+
+    def script_batch_result(
+        self, custom_id: str, result: Reply | Literal["canceled", "expired"]
+    ) -> None:
+        """The outcome of the next batch request with this ``custom_id`` (used once).
+
+        A message reply gives a ``succeeded`` result, ``Reply.error(...)`` an
+        ``errored`` one carrying that error; "canceled" / "expired" as they say.
+        """
+        if isinstance(result, str) and result not in ("canceled", "expired"):
+            raise ValueError('result must be a Reply, "canceled" or "expired"')
+        if isinstance(result, Reply) and result.kind in ("raw", "hang"):
+            raise ValueError("a batch result cannot be a raw or hanging reply")
+        self._state.script_batch(custom_id, result)
+
+    def end_batch(self, batch_id: str) -> None:
+        """End a batch now: its unfinished requests finish (or are canceled, when canceling)."""
+        self._state.batches.end(batch_id, self.now())
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch as ``GET /v1/messages/batches/{id}`` would show it, newest first."""
+        base = self.base_url if self._bound_port is not None else ""
+        return [batch.to_json(base) for batch in self._state.batches.all(self.now())]
+
+    def set_results_format(
+        self, *, chunk_size: int | None = None, line_end: bytes = b"\n", seed: int | None = None
+    ) -> None:
+        """How batch results are written: ``chunk_size`` bytes per HTTP chunk (None: one
+        write), ``line_end`` after each line (b"\\n" or b"\\r\\n"), ``seed`` to shuffle."""
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        if line_end not in (b"\n", b"\r\n", b"\r"):
+            raise ValueError("line_end must be one of LF, CRLF, CR")
+        fmt = self._state.results_format
+        fmt.chunk_size, fmt.line_end, fmt.seed = chunk_size, line_end, seed
+
+    # -- files ---------------------------------------------------------------------------
+
+    def add_file(
+        self,
+        data: bytes,
+        *,
+        filename: str = "file.bin",
+        mime_type: str = "application/octet-stream",
+        downloadable: bool = True,
+    ) -> dict[str, Any]:
+        """Store a file as a tool would have created it; returns its metadata (``["id"]``)."""
+        added = self._state.files.add(
+            bytes(data), filename, mime_type, downloadable=downloadable, now=self.now()
+        )
+        if not isinstance(added, dict):
+            raise ValueError(added.message)
+        return added
+
+    def expire_file(self, file_id: str) -> None:
+        """From now on, downloading this file answers 404 ``file_expired``."""
+        self._state.files.expire(file_id)
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """The metadata of every stored file, newest first."""
+        return self._state.files.listing()
 
     # -- async form --------------------------------------------------------------------
 

@@ -14,11 +14,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._batches import BatchStore
 from ._blocks import text_block
+from ._cache import PromptCache
 from ._catalog import Catalog
+from ._checks import check_message_fields
+from ._clock import Clock
+from ._compose import echo_text, resolve, usage_for, validate
+from ._files import FileStore
 from ._ratelimit import RateLimit, RateLimitState
 from ._render import Content
 from ._reply import Reply
+from ._wire import error_object, message_object, usage_object
 
 MASK = "***"
 _ECHO_CACHE_SIZE = 64
@@ -57,13 +64,41 @@ class Settings:
     default_reply: Reply
     delta_text: str
     record: bool
+    check_tool_results: bool = True
+    batch_processing_seconds: float | None = 0.1
+    max_file_bytes: int = 500 * 1024 * 1024
+
+
+@dataclass
+class ResultsFormat:
+    """How ``GET .../results`` writes its JSONL (mutable: tests change it mid-run)."""
+
+    chunk_size: int | None = None  # None: one write
+    line_end: bytes = b"\n"
+    seed: int | None = None  # None: request order; else a shuffle seeded with it
+
+
+# A batch outcome scripted for a custom_id: a reply, or a result type as is.
+BatchScript = Reply | str
 
 
 class ServerState:
-    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        clock: Clock | None = None,
+        quota_bytes: int = 500 * 1024**3,
+    ) -> None:
         self.settings = settings
         self.closing = asyncio.Event()  # replaced by a fresh one at each start
         self.catalog = catalog
+        self.clock = clock or Clock()
+        self.prompt_cache = PromptCache(self.clock)
+        self.batches = BatchStore(self.batch_result)
+        self.files = FileStore(quota_bytes)
+        self.results_format = ResultsFormat()
+        self._batch_scripts: dict[str, BatchScript] = {}
         self.ratelimit = RateLimitState(settings.ratelimit) if settings.ratelimit else None
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
@@ -108,6 +143,40 @@ class ServerState:
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+            self._batch_scripts.clear()
+
+    # -- batch results: the same answer the body would get from /v1/messages ----------
+
+    def script_batch(self, custom_id: str, script: BatchScript) -> None:
+        with self._lock:
+            self._batch_scripts[custom_id] = script
+
+    def batch_result(self, custom_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            script = self._batch_scripts.pop(custom_id, None)
+        if isinstance(script, str):
+            return {"type": script}
+        # The API checks each request's params when it processes it: an errored result.
+        points = check_message_fields(params, need_max_tokens=True) or validate(
+            params, tool_results=self.settings.check_tool_results
+        )
+        if not isinstance(points, list):
+            return _errored(points.error_type, points.message)
+        reply = script or self.settings.default_reply
+        if reply.kind == "error":
+            return _errored(reply.error_type, reply.error_message)
+        if reply.kind in ("raw", "hang"):
+            return _errored("api_error", "Internal server error")
+        echo = self.echo_content(echo_text(params)) if reply.kind == "echo" else None
+        reply = resolve(reply, params, echo, cut=True)
+        assert reply.content is not None
+        rendered = reply.content.rendered()
+        input_tokens, extra = usage_for(params, reply, points, self.prompt_cache)
+        usage = usage_object(input_tokens, rendered.output_tokens, extra)
+        message = message_object(
+            self.next_message_id(), params["model"], rendered.content, rendered.stop_reason, usage
+        )
+        return {"type": "succeeded", "message": message}
 
     # -- cached default content: rendering 50,000 deltas once, not per request --------
 
@@ -120,6 +189,11 @@ class ServerState:
             (count, text),
             lambda: Content((text_block(deltas=[text] * count),)),
         )
+
+
+def _errored(error_type: str, message: str) -> dict[str, Any]:
+    """An ``errored`` batch result: its ``error`` is the API's error response object."""
+    return {"type": "errored", "error": error_object(error_type, message)}
 
 
 def _cached(cache: OrderedDict[Any, Content], key: Any, build: Callable[[], Content]) -> Content:

@@ -68,15 +68,24 @@ def status_for_error_type(error_type: str) -> int:
     return STATUS_BY_ERROR_TYPE.get(error_type, 500)
 
 
-def error_body(error_type: str, message: str, request_id: str | None) -> bytes:
-    """The documented error shape; ``request_id`` is at the top level."""
-    payload: dict[str, Any] = {
-        "type": "error",
-        "error": {"type": error_type, "message": message},
-    }
+def error_object(
+    error_type: str, message: str, request_id: str | None = None, error_code: str | None = None
+) -> dict[str, Any]:
+    """The documented error shape; ``request_id`` is at the top level and the
+    fine-grained reason, when there is one, in ``error.details.error_code``."""
+    error: dict[str, Any] = {"type": error_type, "message": message}
+    if error_code is not None:
+        error["details"] = {"error_code": error_code}
+    payload: dict[str, Any] = {"type": "error", "error": error}
     if request_id is not None:
         payload["request_id"] = request_id
-    return orjson.dumps(payload)
+    return payload
+
+
+def error_body(
+    error_type: str, message: str, request_id: str | None, error_code: str | None = None
+) -> bytes:
+    return orjson.dumps(error_object(error_type, message, request_id, error_code))
 
 
 def sse_frame(event: str, data: Any) -> bytes:
@@ -89,21 +98,37 @@ def error_event_frame(error_type: str, message: str) -> bytes:
     return sse_frame("error", {"type": "error", "error": {"type": error_type, "message": message}})
 
 
-def message_start_frame(
-    message_id: str, model: str, input_tokens: int, output_tokens: int
-) -> bytes:
+def usage_object(
+    input_tokens: int, output_tokens: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``usage``: the two counts, plus the prompt-cache fields when the request used caching."""
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, **(extra or {})}
+
+
+def message_start_frame(message_id: str, model: str, usage: dict[str, Any]) -> bytes:
     """``message_start``: the Message with empty content and initial usage."""
-    message: dict[str, Any] = {
+    message = message_object(message_id, model, [], None, usage)
+    return sse_frame("message_start", {"type": "message_start", "message": message})
+
+
+def message_object(
+    message_id: str,
+    model: str,
+    content: list[dict[str, Any]],
+    stop_reason: str | None,
+    usage: dict[str, Any],
+) -> dict[str, Any]:
+    """The Message object (non-streaming answers and batch results)."""
+    return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
-        "content": [],
+        "content": content,
         "model": model,
-        "stop_reason": None,
+        "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        "usage": usage,
     }
-    return sse_frame("message_start", {"type": "message_start", "message": message})
 
 
 def message_json(
@@ -111,21 +136,10 @@ def message_json(
     model: str,
     content: list[dict[str, Any]],
     stop_reason: str,
-    usage: tuple[int, int],
+    usage: dict[str, Any],
 ) -> bytes:
     """The non-streaming Message object, assembled from the same content."""
-    return orjson.dumps(
-        {
-            "id": message_id,
-            "type": "message",
-            "role": "assistant",
-            "content": content,
-            "model": model,
-            "stop_reason": stop_reason,
-            "stop_sequence": None,
-            "usage": {"input_tokens": usage[0], "output_tokens": usage[1]},
-        }
-    )
+    return orjson.dumps(message_object(message_id, model, content, stop_reason, usage))
 
 
 def split_words(text: str) -> list[str]:
@@ -170,3 +184,9 @@ def rfc3339(timestamp: float) -> str:
     """UTC time in RFC 3339, as the ``anthropic-ratelimit-*-reset`` headers carry it."""
     moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_ms(timestamp: float) -> str:
+    """UTC time in RFC 3339 with milliseconds, as object timestamps (``created_at``) carry it."""
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -144,7 +144,7 @@ class MessageAccumulator:
         elif isinstance(event, MessageDeltaEvent):
             self._on_message_delta(event)
         elif isinstance(event, MessageStopEvent):
-            self._finished = True
+            self._on_message_stop()
         else:
             return
         self._cache = None
@@ -200,10 +200,20 @@ class MessageAccumulator:
     def _on_stop(self, event: ContentBlockStopEvent) -> None:
         open_block = self._open.pop(event.index, None)
         if open_block is None:
-            raise APIResponseValidationError(
-                f"content_block_stop for index {event.index}, which is not open"
-            )
+            # A stray stop (even before message_start) changes nothing: the
+            # caller still gets the event, as the official SDK's streams do.
+            return
         self._blocks[event.index] = _close(open_block, parse_input=True)
+
+    def _on_message_stop(self) -> None:
+        # A tool call cut off before its content_block_stop has no input yet:
+        # a final message with ``input={}`` would run the tool with nothing.
+        for index, open_block in self._open.items():
+            if isinstance(open_block.block, _TOOL_BLOCKS):
+                raise APIResponseValidationError(
+                    f"message_stop while tool block {index} was still open; its input is incomplete"
+                )
+        self._finished = True
 
     def _on_message_delta(self, event: MessageDeltaEvent) -> None:
         self._require_start("message_delta")
@@ -280,6 +290,15 @@ def _close(open_block: _Open, *, parse_input: bool) -> ContentBlock:
     return block
 
 
+def _slow_parse(raw: str) -> Any:
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise APIResponseValidationError(f"tool input is not valid JSON: {exc}", data=raw) from None
+    except RecursionError:
+        raise APIResponseValidationError("tool input is nested too deeply", data=raw) from None
+
+
 def _parse_input(pieces: list[str]) -> dict[str, Any]:
     """Parse a tool's joined ``input_json_delta`` pieces; empty input is ``{}``."""
     raw = "".join(pieces)
@@ -287,8 +306,9 @@ def _parse_input(pieces: list[str]) -> dict[str, Any]:
         return {}
     try:
         value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise APIResponseValidationError(f"tool input is not valid JSON: {exc}", data=raw) from exc
+    except orjson.JSONDecodeError:
+        # orjson refuses some JSON msgspec takes (1e400, huge integers): ask it.
+        value = _slow_parse(raw)
     if not isinstance(value, dict):
         raise APIResponseValidationError("tool input is not a JSON object", data=raw)
     return value

@@ -20,7 +20,8 @@
         │                               stream-idle timeout
         ├── APIResponseValidationError  the server answered with bytes we cannot
         │   │                           decode (bad JSON in a response or an event)
-        │   └── SSEError                the event stream itself is malformed
+        │   ├── SSEError                the event stream itself is malformed
+        │   └── ResponseTooLargeError   a body over the client's size cap
         └── APIStatusError              the API answered with an error (HTTP status,
             │                           or an ``error`` event inside a 200 stream)
             ├── BadRequestError             400 invalid_request_error
@@ -32,6 +33,8 @@
             ├── RequestTooLargeError        413 request_too_large
             ├── UnprocessableEntityError    422
             ├── RateLimitError              429 rate_limit_error
+            │   ├── SpendLimitError         429 with a spend-limit error_code: final
+            │   └── RateLimitPausedError    local: the limiter is paused; nothing sent
             └── InternalServerError         other 5xx, api_error
                 ├── ServiceUnavailableError 503
                 ├── GatewayTimeoutError     504 timeout_error
@@ -67,6 +70,7 @@ __all__ = [
     "APITimeoutError",
     "APIResponseValidationError",
     "SSEError",
+    "ResponseTooLargeError",
     "APIStatusError",
     "BadRequestError",
     "AuthenticationError",
@@ -74,6 +78,8 @@ __all__ = [
     "NotFoundError",
     "RequestTooLargeError",
     "RateLimitError",
+    "SpendLimitError",
+    "RateLimitPausedError",
     "InternalServerError",
     "OverloadedError",
     "PaymentRequiredError",
@@ -84,11 +90,22 @@ __all__ = [
     "AnthropicError",
     "status_error_class",
     "error_class_for_type",
+    "printable",
+    "SPEND_LIMIT_ERROR_CODES",
 ]
 
 
 class RawClaudeError(Exception):
     """Root of every exception rawclaude raises on purpose."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print and log: a response header with non-UTF-8 bytes
+    (aiohttp decodes those to lone surrogates) must not make ``print(err)``
+    raise ``UnicodeEncodeError``."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class ConfigurationError(RawClaudeError, ValueError):
@@ -211,9 +228,10 @@ class APIError(RawClaudeError):
     request_id: str | None
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        message = printable(message)
         super().__init__(message)
         self.message = message
-        self.request_id = request_id
+        self.request_id = None if request_id is None else printable(request_id)
 
     def __str__(self) -> str:
         if self.request_id:
@@ -275,6 +293,10 @@ class SSEError(APIResponseValidationError):
     """The server-sent event stream is malformed (for example an event over the size cap)."""
 
 
+class ResponseTooLargeError(APIResponseValidationError):
+    """A response body is larger than the client accepts (``Client(max_response_size=...)``)."""
+
+
 class APIStatusError(APIError):
     """The API answered with an error.
 
@@ -294,10 +316,13 @@ class APIStatusError(APIError):
         headers: dict[str, str] | None = None,
         retry_after: float | None = None,
         in_stream: bool = False,
+        error_code: str | None = None,
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.status_code = status_code
         self.error_type = error_type
+        #: The API's fine-grained ``error.details.error_code``, when it sent one.
+        self.error_code = error_code
         self.body = body
         self.headers: dict[str, str] = headers or {}
         #: The wait the server asked for (seconds), if it asked for one.
@@ -306,6 +331,8 @@ class APIStatusError(APIError):
 
     def __str__(self) -> str:
         kind = f" {self.error_type}" if self.error_type else ""
+        if self.error_code:
+            kind += f" ({self.error_code})"
         rid = f" (request_id={self.request_id})" if self.request_id else ""
         return f"Error code: {self.status_code}{kind} - {self.message}{rid}"
 
@@ -351,6 +378,35 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: a rate limit was hit."""
+
+
+#: ``error.details.error_code`` values of 429s that waiting does not cure: the
+#: organisation's spend limit is reached (docs: "Errors"). Never retried.
+SPEND_LIMIT_ERROR_CODES = frozenset(
+    {"contract_spend_limit_reached", "enforced_spend_limit_reached"}
+)
+
+
+class SpendLimitError(RateLimitError):
+    """429 whose ``error_code`` says a spend limit is reached: final, not retried.
+
+    Raise the limit in the Console (or wait for the period to reset); retrying
+    only adds requests that will be refused the same way.
+    """
+
+
+class RateLimitPausedError(RateLimitError):
+    """Raised locally, before anything was sent: a 429 paused the client's rate
+    limiter for longer than ``max_retry_wait``. ``retry_after`` is the pause left."""
+
+    def __init__(self, paused_for: float, max_retry_wait: float) -> None:
+        super().__init__(
+            f"nothing was sent: the rate limiter is paused by a 429 for {paused_for:.3g}s "
+            f"more, longer than max_retry_wait={max_retry_wait:g}s",
+            status_code=429,
+            error_type="rate_limit_error",
+            retry_after=paused_for,
+        )
 
 
 class InternalServerError(APIStatusError):

@@ -241,12 +241,16 @@ def decode_event(data: bytes | str) -> StreamEvent:
         pass  # maybe a type we do not know yet: take the slow path below
     except msgspec.DecodeError as exc:
         raise APIResponseValidationError(f"invalid JSON in stream event: {exc}", data=data) from exc
+    except RecursionError:
+        raise APIResponseValidationError("stream event is nested too deeply", data=data) from None
     try:
         # The typed decoder can stop at a wrong type before it sees that the
         # JSON is malformed later on, so DecodeError can still happen here.
         return _event_from_builtins(msgspec.json.decode(data))
     except msgspec.DecodeError as exc:  # includes ValidationError
         raise APIResponseValidationError(f"unexpected stream event: {exc}", data=data) from exc
+    except RecursionError:
+        raise APIResponseValidationError("stream event is nested too deeply", data=data) from None
 
 
 # Loose shapes for the slow path: the typed fields are checked by msgspec, the

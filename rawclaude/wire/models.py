@@ -71,6 +71,7 @@ __all__ = [
     "ServerToolUsage",
     "OutputTokensDetails",
     "Usage",
+    "Diagnostics",
     "Container",
     "Message",
     "ErrorDetail",
@@ -376,11 +377,12 @@ class OutputTokensDetails(msgspec.Struct, kw_only=True, gc=False):
     thinking_tokens: int = 0
 
 
-class Usage(msgspec.Struct, kw_only=True, gc=False):
+class Usage(msgspec.Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
     """Token usage (docs: Messages API response ``usage``).
 
     Total input = ``input_tokens + cache_creation_input_tokens +
-    cache_read_input_tokens``.
+    cache_read_input_tokens``. A field the API adds later lands in
+    ``unknown_fields`` (see :class:`Message`).
     """
 
     input_tokens: int
@@ -392,6 +394,9 @@ class Usage(msgspec.Struct, kw_only=True, gc=False):
     output_tokens_details: OutputTokensDetails | None = None
     service_tier: str | None = None
     inference_geo: str | None = None
+    #: "standard" or "fast" (fast mode), when the API reports it.
+    speed: str | UnsetType = UNSET
+    unknown_fields: dict[str, Any] | UnsetType = UNSET
 
 
 class Container(msgspec.Struct, kw_only=True, gc=False):
@@ -417,8 +422,24 @@ class _Response(msgspec.Struct, kw_only=True, dict=True):
         return rid
 
 
-class Message(_Response, kw_only=True, dict=True):
-    """A Messages API response (``"type": "message"``)."""
+class Diagnostics(msgspec.Struct, kw_only=True, gc=False):
+    """``diagnostics`` of a response to a request that asked for cache diagnostics.
+
+    ``cache_miss_reason`` is the API's tagged object (``{"type": "system_changed",
+    ...}``) kept as sent, or None when nothing diverged (docs: "Cache diagnostics").
+    """
+
+    cache_miss_reason: dict[str, Any] | None = None
+
+
+class Message(_Response, kw_only=True, dict=True, forbid_unknown_fields=True):
+    """A Messages API response (``"type": "message"``).
+
+    Forward compatibility for fields: a field this version does not model is
+    not dropped. The fast typed decode refuses unknown fields (at no cost when
+    there are none), and the slow path keeps them in ``unknown_fields``, which
+    ``msgspec.to_builtins`` includes (it is left out when empty).
+    """
 
     id: str
     type: str = "message"
@@ -431,6 +452,8 @@ class Message(_Response, kw_only=True, dict=True):
     usage: Usage
     container: Container | None = None
     context_management: dict[str, Any] | None = None
+    diagnostics: Diagnostics | UnsetType = UNSET
+    unknown_fields: dict[str, Any] | UnsetType = UNSET
 
 
 # --------------------------------------------------------------------------
@@ -534,11 +557,30 @@ def convert_message(obj: Any) -> Message:
     except msgspec.ValidationError:
         if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
             raise
-    # Validate everything but the content with the typed converter, then fill
-    # the content in, one block at a time.
-    message = msgspec.convert({**obj, "content": []}, Message)
+    # Validate everything but the content with the typed converter (fields we
+    # do not model set aside), then fill the content in, one block at a time.
+    known, unknown = _split_unknown(obj, Message)
+    usage = known.get("usage")
+    usage_unknown: dict[str, Any] = {}
+    if isinstance(usage, dict):
+        known["usage"], usage_unknown = _split_unknown(usage, Usage)
+    message = msgspec.convert({**known, "content": []}, Message)
     message.content = [block_from_builtins(b) for b in obj["content"]]
+    if unknown:
+        message.unknown_fields = unknown
+    if usage_unknown:
+        message.usage.unknown_fields = usage_unknown
     return message
+
+
+def _split_unknown(
+    obj: dict[str, Any], cls: type[msgspec.Struct]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the fields ``cls`` models, the others) of a JSON object."""
+    fields = cls.__struct_fields__
+    known = {k: v for k, v in obj.items() if k in fields}
+    unknown = {k: v for k, v in obj.items() if k not in fields}
+    return known, unknown
 
 
 # --------------------------------------------------------------------------
@@ -559,6 +601,8 @@ def _decode(decoder: msgspec.json.Decoder[_T], data: bytes | str, what: str) -> 
         return decoder.decode(data)
     except msgspec.DecodeError as exc:  # includes ValidationError
         raise APIResponseValidationError(f"cannot decode {what}: {exc}", data=data) from exc
+    except RecursionError:
+        raise APIResponseValidationError(f"{what} is nested too deeply", data=data) from None
 
 
 def decode_message(data: bytes | str) -> Message:
@@ -569,22 +613,26 @@ def decode_message(data: bytes | str) -> Message:
     try:
         return _MESSAGE_DECODER.decode(data)
     except msgspec.ValidationError:
-        pass  # maybe only an unknown block type: take the slow path below
+        pass  # maybe an unknown block type or field: take the slow path below
     except msgspec.DecodeError as exc:
         raise APIResponseValidationError(f"invalid JSON in message: {exc}", data=data) from exc
+    except RecursionError:
+        raise APIResponseValidationError("message is nested too deeply", data=data) from None
     try:
         # The typed decoder can stop at a wrong type before it sees that the
         # JSON is malformed later on, so DecodeError can still happen here.
         return convert_message(msgspec.json.decode(data))
     except msgspec.DecodeError as exc:  # includes ValidationError
         raise APIResponseValidationError(f"unexpected message shape: {exc}", data=data) from exc
+    except RecursionError:
+        raise APIResponseValidationError("message is nested too deeply", data=data) from None
 
 
 def decode_error_body(data: bytes | str) -> ErrorBody | None:
     """The API's error body, or None when ``data`` is not that shape (or not JSON)."""
     try:
         body = _ERROR_DECODER.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     return body if body.type == "error" else None
 
