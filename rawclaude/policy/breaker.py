@@ -48,6 +48,7 @@ __all__ = [
     "Event",
     "State",
     "Verdict",
+    "breaker_key",
     "classify",
 ]
 
@@ -134,12 +135,16 @@ class BreakerConfig:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """May the call go? ``probe`` marks a half-open probe (report it with probe=True)."""
+    """May the call go? ``probe`` marks a half-open probe (report it with probe=True).
+
+    ``token`` identifies a probe in a shared (Redis) breaker.
+    """
 
     allowed: bool
     state: State
     probe: bool = False
     retry_in: float = 0.0
+    token: str = ""
 
 
 @dataclass(slots=True)
@@ -228,6 +233,17 @@ class BreakerMachine:
         if target is State.CLOSED or event is Event.TRIP:
             self.consecutive = 0
             self._window = []
+
+
+def breaker_key(base_url: str, model: str | None) -> str:
+    """The circuit a call belongs to: scheme, host, port and path of the base URL, and the
+    model (never the URL's user:password)."""
+    scheme, sep, rest = base_url.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        authority = authority.rpartition("@")[2]
+        base_url = f"{scheme.lower()}://{authority.lower()}{slash}{path}".rstrip("/")
+    return f"{base_url}|{model or '-'}"
 
 
 def _positive_int(name: str, value: object) -> None:
