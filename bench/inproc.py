@@ -7,6 +7,7 @@ that all three agree before any number is reported.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from . import floor
@@ -23,8 +24,8 @@ def rawclaude_pipeline() -> Callable[[list[bytes]], str]:
         return _rawclaude_pieces()
 
     def run(chunks: list[bytes]) -> str:
-        # No client, request or timeout: only the socket-free parts are used.
-        stream = MessageStream(None, None, None)  # type: ignore[arg-type]
+        # No pipeline, request or timeout: only the socket-free parts are used.
+        stream = MessageStream(SimpleNamespace(timeout=None))  # type: ignore[arg-type]
         feed, batch = stream._parser.feed, stream._decode_batch
         for chunk in chunks:
             batch(feed(chunk))

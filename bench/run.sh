@@ -4,6 +4,8 @@
 # the package install). Arguments go to `python -m bench` (e.g. --full, --only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Redis cases (limiter, share) run against a real redis-server.
+bash .ci/system-deps redis-server=redis-server
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

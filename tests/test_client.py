@@ -93,10 +93,19 @@ async def test_current_version_refuses_sampling_params_before_sending(
         with pytest.raises(UnsupportedParameterError, match="api_version='2023-06-01'"):
             await create(client, **{param: 0.5})
         with pytest.raises(UnsupportedParameterError):
-            await create(client, extra_body={param: 0.5})
-        with pytest.raises(UnsupportedParameterError):
             client.messages.stream(model="m", max_tokens=1, messages=MSG, **{param: 1})
     assert server.requests == []
+
+
+@pytest.mark.parametrize("param", ["temperature", "top_p", "top_k"])
+async def test_extra_body_is_the_escape_hatch_and_is_sent_as_given(
+    server: ScriptedServer, param: str
+) -> None:
+    # Issue 8: extra_body is not checked against the version rules (the API judges).
+    server.queue(ok())
+    async with Client(SECRET, base_url=server.base_url) as client:
+        await create(client, extra_body={param: 0.5})
+    assert server.requests[0].json()[param] == 0.5
 
 
 async def test_env_fallbacks(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -369,7 +378,7 @@ async def test_user_session_is_used_and_not_closed(server: ScriptedServer) -> No
 
 async def test_close_is_idempotent_and_lazy() -> None:
     client = Client(SECRET)
-    assert client._session is None  # nothing created outside a call
+    assert not client._shared.session.created  # nothing created outside a call
     await client.close()
     await client.close()
     with pytest.raises(ConfigurationError, match="closed"):

@@ -82,10 +82,22 @@ async def test_user_session_with_raise_for_status_still_gives_typed_errors(
 
 
 async def test_prepared_request_repr_hides_the_credential() -> None:
+    # The pipeline's Call never holds the credential (it is added per attempt);
+    # neither the call, the pipeline nor the credentials show it.
     client = Client(SECRET)
-    req = client._prepare("POST", "/v1/messages", {"model": "m"})
-    assert SECRET not in repr(req)
-    assert req.headers["x-api-key"] == SECRET
+    call = client.messages._call(
+        "messages.create",
+        {"model": "m", "max_tokens": 1, "messages": MSG},
+        betas=None,
+        extra_headers=None,
+        extra_body=None,
+        timeout=None,
+        hooks=None,
+        tags=None,
+    )
+    assert SECRET not in repr(call) + repr(client.pipeline) + repr(client.pipeline.credentials)
+    assert "x-api-key" not in call.headers
+    assert (await client.pipeline.credentials.headers())["x-api-key"] == SECRET
 
 
 async def test_betas_keep_the_clients_default_headers(server: ScriptedServer) -> None:

@@ -403,7 +403,7 @@ async def test_cancelling_the_consumer_closes_the_response(
     with pytest.raises(asyncio.CancelledError):
         await task
     s = holder["stream"]
-    assert s._released and s._resp is None
+    assert s.released
 
 
 async def test_a_failed_stream_never_yields_a_partial_message(

@@ -12,6 +12,7 @@ from aioresponses import aioresponses
 from scripted_server import ScriptedServer, ok
 
 from rawclaude import APIConnectionError, APITimeoutError, Client
+from rawclaude.io.transport import TransportFailure
 
 BASE = "http://api.test"
 MODELS_PAGE = {
@@ -87,4 +88,8 @@ async def test_aiohttp_errors_are_translated_once_and_chained(
         with pytest.raises(expected) as info:
             await client.messages.create(model="m", max_tokens=1, messages=[])
     assert type(info.value) is expected
-    assert info.value.__cause__ is exc
+    # Chained as text (issue 8): the original's traceback reaches the request
+    # headers, so the cause names it without holding it.
+    cause = info.value.__cause__
+    assert isinstance(cause, TransportFailure) and cause.original_type is type(exc)
+    assert cause.__traceback__ is None and info.value.__context__ is None

@@ -1,104 +1,118 @@
-"""The Client: configuration, the session, and the send path its resources
-(``client.messages``, ``client.models`` in ``_resources.py``) share.
+"""The Client: configuration only.
 
-The send path is a chain of small methods, one concern each (after httpx's
-``send`` chain):
-
-``_prepare``   params -> a ``PreparedRequest`` (URL, headers, encoded body)
-``_retrying``  runs one attempt, asks the pure retry policy, sleeps, repeats
-``_attempt``   limiter slot -> ``_open`` -> read and decode -> release the slot
-``_open``      sends, records rate-limit state, turns an error status into an
-               ``APIStatusError`` (reading and releasing its body)
-
-Every layer releases the response when an exception passes through it.
+It checks its arguments (a mistake is a ``ConfigurationError`` naming the
+argument, before anything is sent), builds the one
+:class:`~rawclaude.client.pipeline.Pipeline` its resources share, and hands out
+cheap copies with other options (``with_options``) that share the session, the
+limiter and the rate-limit state. The send path itself lives in the pipeline.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-import random
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-import msgspec
-import orjson
+import aiohttp
 
-from ..io import transport as _transport
-from ..policy.ratelimit import (
-    NOTHING_USED,
-    RateLimitState,
-    estimate_input_tokens,
-    parse_rate_limit_headers,
-    usage_for_limiter,
-)
-from ..policy.retry import RetryDecision, RetryPolicy, decide
+from ..policy.retry import RetryPolicy
 from ..policy.timeouts import Timeout, coerce_timeout
-from ..wire.errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    ConfigurationError,
-    RateLimitError,
-    status_error_class,
-)
-from ..wire.headers import (
-    DEFAULT_API_VERSION,
-    build_headers,
-    check_api_version,
-    check_credential,
-    with_call_headers,
-)
-from ..wire.models import Usage, decode_error_body
+from ..wire.errors import ConfigurationError
+from ..wire.headers import DEFAULT_API_VERSION, build_headers, check_api_version, check_header_map
 from ..wire.sse import DEFAULT_MAX_EVENT_SIZE
-from .resources import Messages, Models
+from .admission import AdmissionStage, LimiterStage
+from .call import BodySource
+from .credentials import Credentials, CredentialSource, resolve_sources
+from .hooks import HookSet
+from .options import (
+    check_base_url,
+    check_callables,
+    check_limiter,
+    check_non_negative,
+    check_positive_int,
+    check_proxy,
+    check_stages,
+    without_userinfo,
+)
+from .pipeline import Middleware, Pipeline, RequestStage, SharedState
+from .raw import RawResponse
+from .resources import Messages, Models, build_call, encode_json
+from .session import SessionHolder
 
 if TYPE_CHECKING:
-    import aiohttp
+    from ..io.limiter import RateLimiter
+    from ..policy.ratelimit import RateLimitState
+    from .lease import StreamLease
 
-    from ..io.limiter import RateLimiter, Reservation
-
-__all__ = ["Client", "PreparedRequest"]
-
-log = logging.getLogger("rawclaude")
-
-T = TypeVar("T")
+__all__ = ["Client"]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-_ENCODER = msgspec.json.Encoder()
+#: The largest non-streaming response body accepted (a long message with big
+#: tool inputs is a few MB; this only stops a runaway or hostile body).
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 2**20
+#: Error bodies are a few hundred bytes; a proxy's error page is cut here.
+DEFAULT_MAX_ERROR_BODY_SIZE = 64 * 2**10
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_UNSET: Any = object()
 
 
-class PreparedRequest:
-    """One request, ready to send as often as the retry policy allows."""
+class _Config:
+    """A client's checked options (what ``with_options`` copies and changes)."""
 
-    __slots__ = ("body", "headers", "input_tokens", "limited", "method", "output_tokens", "url")
+    __slots__ = (
+        "admission",
+        "api_key",
+        "api_version",
+        "auth_token",
+        "base_url",
+        "default_headers",
+        "hooks",
+        "max_error_body_size",
+        "max_event_size",
+        "max_response_size",
+        "max_retries",
+        "max_retry_wait",
+        "middleware",
+        "proxy",
+        "request_stages",
+        "timeout",
+    )
+    admission: tuple[AdmissionStage, ...]
+    api_key: CredentialSource | None
+    api_version: str
+    auth_token: CredentialSource | None
+    base_url: str
+    default_headers: dict[str, str]
+    hooks: HookSet
+    max_error_body_size: int
+    max_event_size: int
+    max_response_size: int
+    max_retries: int
+    max_retry_wait: float
+    middleware: tuple[Middleware, ...]
+    proxy: str | None
+    request_stages: tuple[RequestStage, ...]
+    timeout: Timeout
 
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        *,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        limited: bool = False,
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        #: What the limiter reserves: estimated input tokens and ``max_tokens``.
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
-        self.limited = limited
+    def copy(self) -> _Config:
+        new = _Config()
+        for name in self.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
 
-    def __repr__(self) -> str:
-        # Never the headers (they hold the credential, and tracebacks that
-        # show locals print reprs) nor the body (it may be megabytes).
-        return f"PreparedRequest({self.method} {self.url})"
+
+#: Options ``with_options`` can change (the session, pool and limiter are shared).
+_COPYABLE = frozenset(_Config.__slots__)
+
+
+class _Shared:
+    """What a client and its copies share: the session and the rate-limit state."""
+
+    __slots__ = ("session", "state", "trust_env")
+
+    def __init__(self, session: SessionHolder, state: SharedState, trust_env: bool) -> None:
+        self.session, self.state, self.trust_env = session, state, trust_env
 
 
 class Client:
@@ -111,9 +125,9 @@ class Client:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: CredentialSource | None = None,
         *,
-        auth_token: str | None = None,
+        auth_token: CredentialSource | None = None,
         base_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         max_retries: int = 2,
@@ -124,48 +138,161 @@ class Client:
         max_retry_wait: float = 60.0,
         max_connections: int = 256,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        max_error_body_size: int = DEFAULT_MAX_ERROR_BODY_SIZE,
+        hooks: Sequence[Any] | None = None,
+        admission: Sequence[AdmissionStage] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        request_stages: Sequence[RequestStage] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get("ANTHROPIC_API_KEY")
-        if auth_token is None:
-            auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN")
-        self._api_key = check_credential("api_key (ANTHROPIC_API_KEY)", api_key)
-        self._auth_token = check_credential("auth_token (ANTHROPIC_AUTH_TOKEN)", auth_token)
-        url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = url.rstrip("/")
-        self.api_version = check_api_version(api_version)
-        self.retry_policy = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
-        self.timeout = coerce_timeout(timeout)
-        self.limiter = limiter
-        self._default_headers = dict(default_headers or {})
-        self._session = session
-        self._owns_session = session is None
-        self._max_connections = max_connections
-        if max_event_size < 1:
-            raise ConfigurationError(f"max_event_size must be >= 1 byte, got {max_event_size}")
-        #: The largest one server-sent event may be before ``SSEError``.
-        self.max_event_size = max_event_size
-        self._closed = False
-        self._base_headers: dict[str, str] | None = None
-        self._rate_limit_state: RateLimitState | None = None
-        self.messages = Messages(self)
-        self.models = Models(self)
+        import os
 
-    def __repr__(self) -> str:
-        # Never the credential itself: only which kind is configured.
-        creds = [n for n, v in (("api_key", self._api_key), ("auth_token", self._auth_token)) if v]
-        return (
-            f"Client(base_url={_without_userinfo(self.base_url)!r}, "
-            f"api_version={self.api_version!r}, "
-            f"credentials={'+'.join(creds) or 'none'}, max_retries={self.retry_policy.max_retries})"
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
+        if not isinstance(trust_env, bool):
+            raise ConfigurationError(f"trust_env must be a bool, got {trust_env!r}")
+        api_key, auth_token = resolve_sources(api_key, auth_token)
+        holder = SessionHolder(
+            session,
+            max_connections=check_positive_int("max_connections", max_connections),
         )
+        shared = _Shared(holder, SharedState(check_limiter(limiter)), trust_env)
+        changes = {
+            "api_key": api_key,
+            "auth_token": auth_token,
+            "base_url": base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL,
+            "api_version": api_version,
+            "max_retries": max_retries,
+            "timeout": timeout,
+            "default_headers": default_headers,
+            "max_retry_wait": max_retry_wait,
+            "max_event_size": max_event_size,
+            "max_response_size": max_response_size,
+            "max_error_body_size": max_error_body_size,
+            "hooks": hooks,
+            "admission": admission,
+            "middleware": middleware,
+            "request_stages": request_stages,
+            "proxy": proxy,
+        }
+        self._configure(_checked(_Config(), changes, shared), shared)
 
-    __str__ = __repr__
+    def _configure(self, config: _Config, shared: _Shared) -> None:
+        self._config = config
+        self._shared = shared
+        admission: list[AdmissionStage] = []
+        if shared.state.limiter is not None:
+            admission.append(LimiterStage(shared.state.limiter, config.max_retry_wait))
+        admission.extend(config.admission)
+        self._pipeline = Pipeline(
+            base_url=config.base_url,
+            api_version=config.api_version,
+            credentials=Credentials(
+                config.api_key,
+                config.auth_token,
+                suppress=frozenset(k.lower() for k, v in config.default_headers.items() if v == ""),
+            ),
+            session=shared.session,
+            shared=shared.state,
+            retry_policy=RetryPolicy(
+                max_retries=config.max_retries, max_retry_wait=config.max_retry_wait
+            ),
+            admission=admission,
+            middleware=config.middleware,
+            max_response_size=config.max_response_size,
+            max_error_body_size=config.max_error_body_size,
+            max_event_size=config.max_event_size,
+            proxy=config.proxy,
+            trust_env=shared.trust_env,
+            headers=build_headers(
+                api_key=None,
+                auth_token=None,
+                api_version=config.api_version,
+                default_headers=config.default_headers,
+            ),
+            timeout=config.timeout,
+            hooks=config.hooks,
+            request_stages=config.request_stages,
+        )
+        self.messages = Messages(self._pipeline)
+        self.models = Models(self._pipeline)
+
+    def with_options(self, **changes: Any) -> Client:
+        """A cheap copy with some options changed (``timeout=``, ``max_retries=``,
+        ``hooks=``, ``default_headers=``, ``api_key=``, ...), sharing this client's
+        session, connection pool, limiter and rate-limit state. Closing any of
+        them closes the shared session."""
+        unknown = sorted(set(changes) - _COPYABLE)
+        if unknown:
+            raise ConfigurationError(
+                f"with_options() cannot change {', '.join(unknown)} (they are shared with "
+                f"the parent client); it can change: {', '.join(sorted(_COPYABLE))}"
+            )
+        copy = object.__new__(Client)
+        copy._configure(_checked(self._config.copy(), changes, self._shared), self._shared)
+        return copy
+
+    def copy(self, **changes: Any) -> Client:
+        """The official SDK's other name for :meth:`with_options`."""
+        return self.with_options(**changes)
+
+    # -- what users read -------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._config.timeout
+
+    @property
+    def max_event_size(self) -> int:
+        """The largest one server-sent event may be before ``SSEError``."""
+        return self._config.max_event_size
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._pipeline.retry_policy
+
+    @retry_policy.setter
+    def retry_policy(self, policy: RetryPolicy) -> None:
+        if not isinstance(policy, RetryPolicy):
+            raise ConfigurationError(f"retry_policy must be a RetryPolicy, got {policy!r:.80}")
+        self._pipeline.retry_policy = policy
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self._shared.state.limiter
 
     @property
     def rate_limit_state(self) -> RateLimitState | None:
         """The ``anthropic-ratelimit-*`` state of the latest response that carried any."""
-        return self._rate_limit_state
+        return self._shared.state.rate_limit
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The send path (for helpers built on the client: resources, stages)."""
+        return self._pipeline
+
+    def __repr__(self) -> str:
+        # Never the credential itself: only which kind is configured.
+        return (
+            f"Client(base_url={without_userinfo(self.base_url)!r}, "
+            f"api_version={self.api_version!r}, "
+            f"credentials={self._pipeline.credentials.describe()}, "
+            f"max_retries={self._config.max_retries})"
+        )
+
+    __str__ = __repr__
 
     async def __aenter__(self) -> Client:
         return self
@@ -175,223 +302,152 @@ class Client:
 
     async def close(self) -> None:
         """Close the session this client created (idempotent; a user's session is left open)."""
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session and not session.closed:
-            await session.close()
+        await self._shared.session.close()
 
-    # -- the send chain ------------------------------------------------------
+    # -- the raw escape hatch -----------------------------------------------------
 
-    def _headers(
-        self, betas: Iterable[str] | None, extra_headers: Mapping[str, str] | None
-    ) -> Mapping[str, str]:
-        if self._base_headers is None:
-            if not self._api_key and not self._auth_token:
-                raise ConfigurationError(
-                    "No API key: pass Client(api_key=...) or set the ANTHROPIC_API_KEY "
-                    "environment variable (or use auth_token= / ANTHROPIC_AUTH_TOKEN)."
-                )
-            self._base_headers = build_headers(
-                api_key=self._api_key,
-                auth_token=self._auth_token,
-                api_version=self.api_version,
-                default_headers=self._default_headers,
-            )
-        if not betas and not extra_headers:
-            return self._base_headers
-        return with_call_headers(self._base_headers, betas, extra_headers)
-
-    def _prepare(
+    async def request(
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | None = None,
         *,
+        json: Any = _UNSET,
+        params: Mapping[str, str | int | float | bool | None] | None = None,
+        data: bytes | BodySource | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
         betas: Iterable[str] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        limited: bool = False,
-    ) -> PreparedRequest:
-        headers = self._headers(betas, extra_headers)
-        data = None if body is None else _encode(body)
-        if not limited or self.limiter is None or data is None:
-            return PreparedRequest(method, self.base_url + path, headers, data)
-        max_tokens = body.get("max_tokens") if body else None
-        return PreparedRequest(
-            method,
-            self.base_url + path,
-            headers,
-            data,
-            input_tokens=estimate_input_tokens(data),
-            output_tokens=max_tokens if isinstance(max_tokens, int) else 0,
-            limited=True,
-        )
+        stream: bool = False,
+        timeout: Timeout | float | None = None,
+        hooks: Sequence[Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        limited: bool = True,
+    ) -> RawResponse:
+        """Any endpoint through the same pipeline (retries, admission, hooks).
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            if self._closed:
-                raise ConfigurationError("this Client is closed; create a new one")
-            self._session = _transport.new_session(self._max_connections)
-        return self._session
-
-    async def _open(
-        self, req: PreparedRequest, timeout: Timeout, *, stream: bool
-    ) -> aiohttp.ClientResponse:
-        """Send once; return a 2xx response, or raise the typed error of any other."""
-        resp = await _transport.send(
-            self._get_session(),
-            req.method,
-            req.url,
-            headers=req.headers,
-            body=req.body,
+        ``path`` is relative to the base URL (``"/v1/..."``) or absolute (a
+        batch's ``results_url``). The body is ``json=`` (encoded for you) or
+        ``data=``: bytes, or a zero-argument callable returning an async
+        iterable of bytes, called again for every attempt (so a multipart
+        upload from disk can be retried). An error status raises its typed
+        error. ``stream=True`` returns before the body is read: iterate
+        ``resp.iter_bytes()`` and close it (``async with``) if you stop early.
+        """
+        call_headers, body = _raw_body(json, data, content_type, headers)
+        url = _with_query(_check_path(method, path), params)
+        call = build_call(
+            self._pipeline,
+            "request",
+            method.upper(),
+            url,
+            None,
+            betas=betas,
+            extra_headers=call_headers,
             timeout=timeout,
+            hooks=hooks,
+            tags=tags,
+            params=json if isinstance(json, dict) else None,
+            limited=limited,
             stream=stream,
         )
-        try:
-            self._observe(resp.status, resp.headers)
-        except BaseException:
-            resp.close()
-            raise
-        if 200 <= resp.status < 300:
-            return resp
-        try:
-            data = await _transport.read_body(resp, timeout)
-        except APIError:
-            data = b""
-        raise _status_error(resp.status, resp.reason, resp.headers, data)
-
-    def _observe(self, status: int, headers: Mapping[str, str]) -> None:
-        state = parse_rate_limit_headers(headers, now=time.time())
-        if state is not None:
-            self._rate_limit_state = state
-        if self.limiter is not None and (state is not None or status == 429):
-            self.limiter.observe(status, state)
-
-    async def _reserve(self, req: PreparedRequest) -> Reservation | None:
-        limiter = self.limiter
-        if not req.limited or limiter is None:
-            return None
-        paused = limiter.paused_for
-        if paused > self.retry_policy.max_retry_wait:
-            # A 429 paused every caller for longer than we sleep silently:
-            # the same rule as for the request that got the 429.
-            raise RateLimitError(
-                f"the rate limiter is paused by a 429 for {paused:.3g}s more, longer "
-                f"than max_retry_wait={self.retry_policy.max_retry_wait:g}s",
-                status_code=429,
-                error_type="rate_limit_error",
-                retry_after=paused,
-                # So the retry policy sees the same too-long wait and stops.
-                headers={"retry-after": f"{paused:.3f}"},
+        call.body = body
+        if not stream:
+            return await self._pipeline.call_json(
+                call, lambda content, _rid, resp: RawResponse(resp, content=content)
             )
-        return await limiter.reserve(input_tokens=req.input_tokens, output_tokens=req.output_tokens)
 
-    async def _attempt(
-        self, req: PreparedRequest, timeout: Timeout, decode: Callable[[bytes, str | None], T]
-    ) -> T:
-        reservation = await self._reserve(req)
-        used: dict[str, int | None] = {}
-        try:
-            resp = await self._open(req, timeout, stream=False)
-            request_id = resp.headers.get("request-id")
-            result = decode(await _transport.read_body(resp, timeout), request_id)
-            used = _usage_of(result)
-            return result
-        except APIStatusError:
-            used = NOTHING_USED  # an error status: the API generated nothing
-            raise
-        finally:
-            if reservation is not None:
-                await reservation.release(**used)
+        async def start(lease: StreamLease) -> RawResponse:
+            assert lease.response is not None
+            return RawResponse(lease.response, lease=lease, timeout=call.timeout)
 
-    async def _retrying(self, run: Callable[[], Awaitable[T]]) -> T:
-        """Run ``run`` until it succeeds or the retry policy says stop."""
-        attempt = 0
-        while True:
-            try:
-                return await run()
-            except (APIStatusError, APIConnectionError) as exc:
-                decision = self._decide(attempt, exc)
-                if not decision.retry:
-                    raise
-                failure = type(exc).__name__
-            log.debug(
-                "rawclaude: retry %d/%d in %.3fs after %s",
-                attempt + 1,
-                self.retry_policy.max_retries,
-                decision.delay,
-                failure,
-            )
-            await asyncio.sleep(decision.delay)
-            attempt += 1
+        return await self._pipeline.open_stream(call, start)
 
-    def _decide(self, attempt: int, exc: APIStatusError | APIConnectionError) -> RetryDecision:
-        if isinstance(exc, APIStatusError):
-            status: int | None = exc.status_code
-            headers: Mapping[str, str] = exc.headers
-        else:
-            status, headers = None, {}
-        decision = decide(
-            self.retry_policy, attempt, status, headers, now=time.time(), rand=random.random()
+
+def _checked(config: _Config, changes: Mapping[str, Any], shared: _Shared) -> _Config:
+    """``config`` with ``changes`` applied, each checked (ConfigurationError names it)."""
+    for name, value in changes.items():
+        setattr(config, name, _check_option(name, value))
+    config.proxy = check_proxy(config.proxy, config.base_url, trust_env=shared.trust_env)
+    return config
+
+
+def _check_option(name: str, value: Any) -> Any:
+    if name == "base_url":
+        return check_base_url(value)
+    if name == "api_version":
+        return check_api_version(value)
+    if name == "max_retries":
+        return check_positive_int("max_retries", value, minimum=0)
+    if name == "max_retry_wait":
+        return check_non_negative("max_retry_wait", value)
+    if name in ("max_event_size", "max_response_size", "max_error_body_size"):
+        return check_positive_int(name, value)
+    if name == "timeout":
+        return coerce_timeout(value)
+    if name == "default_headers":
+        return dict(check_header_map("default_headers", value or {}))
+    if name == "hooks":
+        return value if isinstance(value, HookSet) else HookSet(_list("hooks", value))
+    if name == "admission":
+        return check_stages("admission", value, "admit")
+    if name in ("middleware", "request_stages"):
+        return check_callables(name, value)
+    return value  # api_key, auth_token (checked by Credentials), proxy (checked after)
+
+
+def _list(name: str, value: Any) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigurationError(f"{name} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _check_path(method: object, path: object) -> str:
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise ConfigurationError(f"method must be one of {sorted(_METHODS)}, got {method!r:.40}")
+    if not isinstance(path, str) or not path.startswith(("/", "https://", "http://")):
+        raise ConfigurationError(
+            f"path must start with '/' (relative to base_url) or be an http(s) URL, got "
+            f"{path!r:.80}"
         )
-        if isinstance(exc, APIStatusError) and decision.server_wait is not None:
-            exc.retry_after = decision.server_wait
-        if not decision.retry and decision.reason.startswith("server asked"):
-            exc.message = f"{exc.message} [not retried: {decision.reason}]"
-        return decision
-
-    async def _call(
-        self,
-        req: PreparedRequest,
-        timeout: Timeout | float | None,
-        decode: Callable[[bytes, str | None], T],
-    ) -> T:
-        effective = self.timeout.merge(timeout, stream=False)
-        return await self._retrying(lambda: self._attempt(req, effective, decode))
+    return path
 
 
-def _without_userinfo(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced, for reprs."""
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if not sep or "@" not in netloc:
-        return url
-    return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+def _with_query(path: str, params: Mapping[str, Any] | None) -> str:
+    if not params:
+        return path
+    if not isinstance(params, Mapping):
+        raise ConfigurationError(f"params must be a mapping, got {type(params).__name__}")
+    query = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if not isinstance(key, str) or not isinstance(value, (str, int, float, bool)):
+            raise ConfigurationError(f"params[{key!r}] must be a str, int, float or bool")
+        query[key] = str(value).lower() if isinstance(value, bool) else value
+    return path + ("&" if "?" in path else "?") + urlencode(query) if query else path
 
 
-def _encode(body: dict[str, Any]) -> bytes:
-    try:
-        return _ENCODER.encode(body)
-    except (TypeError, msgspec.EncodeError) as exc:
-        raise ConfigurationError(f"request parameters are not JSON-serializable: {exc}") from exc
-
-
-def _usage_of(result: object) -> dict[str, int | None]:
-    usage = getattr(result, "usage", None)
-    return usage_for_limiter(usage if isinstance(usage, Usage) else None)
-
-
-def _status_error(
-    status: int, reason: str | None, headers: Mapping[str, str], data: bytes
-) -> APIStatusError:
-    """The typed error of an error response, readable even when the body is not JSON."""
-    parsed = decode_error_body(data)
-    request_id = headers.get("request-id")
-    if parsed is not None:
-        message = parsed.error.message
-        error_type: str | None = parsed.error.type
-        body: Any = orjson.loads(data)  # all of it, fields we do not model included
-        request_id = request_id or parsed.request_id
-    else:
-        snippet = data[:300].decode("utf-8", "replace").strip()
-        message = f"HTTP {status} {reason or ''}".rstrip()
-        if snippet:
-            message += f": {snippet}"
-        error_type, body = None, data.decode("utf-8", "replace") if data else None
-    return status_error_class(status)(
-        message,
-        status_code=status,
-        request_id=request_id,
-        error_type=error_type,
-        body=body,
-        headers={k.lower(): v for k, v in headers.items()},
-    )
+def _raw_body(
+    json: Any, data: Any, content_type: str | None, headers: Mapping[str, str] | None
+) -> tuple[dict[str, str], bytes | BodySource | None]:
+    call_headers = dict(check_header_map("headers", headers)) if headers is not None else {}
+    if json is not _UNSET and data is not None:
+        raise ConfigurationError("request(): pass json= or data=, not both")
+    body: bytes | BodySource | None = None
+    if json is not _UNSET:
+        body = encode_json(json, "json=")
+    elif data is not None:
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        if not isinstance(data, bytes) and not callable(data):
+            raise ConfigurationError(
+                "data must be bytes or a zero-argument callable returning an async iterable "
+                f"of bytes (called once per attempt), got {type(data).__name__}"
+            )
+        body = data
+    if content_type is not None:
+        check_header_map("content_type", {"content-type": content_type})
+        call_headers["content-type"] = content_type
+    return call_headers, body

@@ -1,18 +1,22 @@
 """The Client's resources: ``client.messages`` and ``client.models``.
 
-Each method turns its arguments into a request body, checks it against the
-API version's rules, and hands a prepared request to the client's send path.
+Each method turns its arguments into a :class:`~rawclaude.client.call.Call` --
+the parameters checked against the API version's rules, request stages
+applied, the body encoded once -- and hands it to the pipeline. Nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode
 
+import msgspec
+
+from ..policy.ratelimit import estimate_input_tokens
 from ..policy.timeouts import Timeout
 from ..wire.errors import APIError, ConfigurationError
-from ..wire.headers import check_params
+from ..wire.headers import check_params, with_call_headers
 from ..wire.models import (
     Message,
     MessageTokensCount,
@@ -23,18 +27,32 @@ from ..wire.models import (
     decode_model,
     decode_model_list,
 )
+from .call import Call
+from .hooks import CallKind
 from .stream import MessageStream, MessageStreamManager
 
 if TYPE_CHECKING:
-    from .client import Client, PreparedRequest
+    import aiohttp
 
-__all__ = ["Messages", "Models"]
+    from .pipeline import Decode, Pipeline
+
+__all__ = ["Messages", "Models", "build_call", "encode_json"]
 
 T = TypeVar("T")
 
+_ENCODER = msgspec.json.Encoder()
 
-def _with_request_id(decode: Callable[[bytes], T]) -> Callable[[bytes, str | None], T]:
-    def run(data: bytes, request_id: str | None) -> T:
+
+def encode_json(body: object, argument: str = "request parameters") -> bytes:
+    """``body`` as JSON bytes; a ``ConfigurationError`` naming ``argument`` if it cannot be."""
+    try:
+        return _ENCODER.encode(body)
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise ConfigurationError(f"{argument} are not JSON-serializable: {exc}") from None
+
+
+def _with_request_id(decode: Callable[[bytes], T]) -> Decode[T]:
+    def run(data: bytes, request_id: str | None, resp: aiohttp.ClientResponse) -> T:
         try:
             result = decode(data)
         except APIError as exc:
@@ -53,28 +71,115 @@ _decode_model = _with_request_id(decode_model)
 _decode_model_list = _with_request_id(decode_model_list)
 
 
+def build_call(
+    pipeline: Pipeline,
+    kind: CallKind,
+    method: str,
+    path: str,
+    body: bytes | None,
+    *,
+    betas: Iterable[str] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    timeout: Timeout | float | None = None,
+    hooks: Sequence[Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    limited: bool = False,
+    stream: bool = False,
+    event_stream: bool = False,
+) -> Call:
+    """A Call for ``path`` (relative to the base URL, or an absolute URL)."""
+    headers: Mapping[str, str] = pipeline.headers
+    if betas or extra_headers:
+        headers = with_call_headers(headers, betas, extra_headers)
+    url = path if path.startswith(("https://", "http://")) else pipeline.base_url + path
+    model = max_tokens = None
+    input_tokens = 0
+    if params is not None:
+        model, max_tokens = params.get("model"), params.get("max_tokens")
+        if limited and pipeline.admission and body is not None:
+            input_tokens = estimate_input_tokens(body)
+    if tags is not None:
+        _check_tags(tags)
+    return Call(
+        pipeline,
+        kind,
+        method,
+        url,
+        headers,
+        body,
+        pipeline.timeout.merge(timeout, stream=stream),
+        params=params,
+        model=model if isinstance(model, str) else None,
+        max_tokens=max_tokens if isinstance(max_tokens, int) else 0,
+        input_tokens=input_tokens,
+        limited=limited,
+        hooks=pipeline.hooks.plus(hooks),
+        tags=tags,
+        event_stream=event_stream,
+    )
+
+
+def _check_tags(tags: object) -> None:
+    if not isinstance(tags, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
+        raise ConfigurationError(f"tags must be a mapping of str to str, got {tags!r:.80}")
+
+
 class Messages:
     """``client.messages``: create, stream and count_tokens."""
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
 
-    def _request(
+    def _call(
         self,
+        kind: CallKind,
         params: dict[str, Any],
         *,
         path: str = "/v1/messages",
         betas: Iterable[str] | None,
         extra_headers: Mapping[str, str] | None,
         extra_body: Mapping[str, Any] | None,
+        timeout: Timeout | float | None,
+        hooks: Sequence[Any] | None,
+        tags: Mapping[str, str] | None,
         limited: bool = True,
-    ) -> PreparedRequest:
-        client = self._client
+        stream: bool = False,
+    ) -> Call:
+        pipeline = self._pipeline
+        check_params(pipeline.api_version, params)
+        for stage in pipeline.request_stages:
+            params = stage(params)
         if extra_body:
-            params.update(extra_body)
-        check_params(client.api_version, params)
-        return client._prepare(
-            "POST", path, params, betas=betas, extra_headers=extra_headers, limited=limited
+            # The escape hatch is sent as given: not checked against the
+            # version rules, but it may not turn a stream on or off.
+            if not isinstance(extra_body, Mapping):
+                raise ConfigurationError(f"extra_body must be a mapping, got {extra_body!r:.80}")
+            if "stream" in extra_body:
+                raise ConfigurationError(
+                    "extra_body may not set 'stream': use client.messages.stream() for a stream"
+                )
+            params = {**params, **extra_body}
+        if stream:
+            params["stream"] = True  # after **params: a stream is what this call is for
+        body = encode_json(params)
+        return build_call(
+            pipeline,
+            kind,
+            "POST",
+            path,
+            body,
+            betas=betas,
+            extra_headers=extra_headers,
+            timeout=timeout,
+            hooks=hooks,
+            tags=tags,
+            params=params,
+            limited=limited,
+            stream=stream,
+            event_stream=stream,
         )
 
     @overload
@@ -89,6 +194,8 @@ class Messages:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Timeout | float | None = None,
+        hooks: Sequence[Any] | None = None,
+        tags: Mapping[str, str] | None = None,
         **params: Any,
     ) -> Message: ...
 
@@ -104,6 +211,8 @@ class Messages:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Timeout | float | None = None,
+        hooks: Sequence[Any] | None = None,
+        tags: Mapping[str, str] | None = None,
         **params: Any,
     ) -> MessageStream: ...
 
@@ -118,23 +227,29 @@ class Messages:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Timeout | float | None = None,
+        hooks: Sequence[Any] | None = None,
+        tags: Mapping[str, str] | None = None,
         **params: Any,
     ) -> Message | MessageStream:
-        """POST /v1/messages. With ``stream=True``, an async iterator of typed events."""
-        if stream:
-            return await self.stream(
-                model=model,
-                max_tokens=max_tokens,
-                messages=messages,
-                betas=betas,
-                extra_headers=extra_headers,
-                extra_body=extra_body,
-                timeout=timeout,
-                **params,
-            ).start()
+        """POST /v1/messages. With ``stream=True``, an async iterator of typed events.
+
+        ``hooks`` are added to the client's for this call; ``tags`` travel in
+        the hooks' records (a tenant id for a usage meter, say).
+        """
         body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
-        req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
-        return await self._client._call(req, timeout, _decode_message)
+        options: dict[str, Any] = {
+            "betas": betas,
+            "extra_headers": extra_headers,
+            "extra_body": extra_body,
+            "timeout": timeout,
+            "hooks": hooks,
+            "tags": tags,
+        }
+        if stream:
+            call = self._call("messages.stream", body, stream=True, **options)
+            return await MessageStream.open(call)
+        call = self._call("messages.create", body, **options)
+        return await self._pipeline.call_json(call, _decode_message)
 
     def stream(
         self,
@@ -146,15 +261,24 @@ class Messages:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Timeout | float | None = None,
+        hooks: Sequence[Any] | None = None,
+        tags: Mapping[str, str] | None = None,
         **params: Any,
     ) -> MessageStreamManager:
         """``async with client.messages.stream(...) as stream:`` -- a ``MessageStream``."""
         body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
-        body["stream"] = True  # after **params: a stream is what this method is for
-        req = self._request(body, betas=betas, extra_headers=extra_headers, extra_body=extra_body)
-        return MessageStreamManager(
-            self._client, req, self._client.timeout.merge(timeout, stream=True)
+        call = self._call(
+            "messages.stream",
+            body,
+            stream=True,
+            betas=betas,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+            hooks=hooks,
+            tags=tags,
         )
+        return MessageStreamManager(call)
 
     async def count_tokens(
         self,
@@ -165,26 +289,32 @@ class Messages:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: Timeout | float | None = None,
+        hooks: Sequence[Any] | None = None,
+        tags: Mapping[str, str] | None = None,
         **params: Any,
     ) -> MessageTokensCount:
         """POST /v1/messages/count_tokens."""
         body = {"model": model, "messages": messages, **params}
-        req = self._request(
+        call = self._call(
+            "messages.count_tokens",
             body,
             path="/v1/messages/count_tokens",
             betas=betas,
             extra_headers=extra_headers,
             extra_body=extra_body,
+            timeout=timeout,
+            hooks=hooks,
+            tags=tags,
             limited=False,
         )
-        return await self._client._call(req, timeout, _decode_count)
+        return await self._pipeline.call_json(call, _decode_count)
 
 
 class Models:
     """``client.models``: list and retrieve."""
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
 
     async def list(
         self,
@@ -197,12 +327,14 @@ class Models:
         """GET /v1/models (one page; pass ``after_id`` for the next)."""
         query = {"limit": limit, "after_id": after_id, "before_id": before_id}
         qs = urlencode({k: v for k, v in query.items() if v is not None})
-        req = self._client._prepare("GET", "/v1/models" + (f"?{qs}" if qs else ""))
-        return await self._client._call(req, timeout, _decode_model_list)
+        path = "/v1/models" + (f"?{qs}" if qs else "")
+        call = build_call(self._pipeline, "models.list", "GET", path, None, timeout=timeout)
+        return await self._pipeline.call_json(call, _decode_model_list)
 
     async def retrieve(self, model_id: str, *, timeout: Timeout | float | None = None) -> ModelInfo:
         """GET /v1/models/{model_id}."""
-        if not model_id:
+        if not model_id or not isinstance(model_id, str):
             raise ConfigurationError(f"model_id must be a non-empty id, got {model_id!r}")
-        req = self._client._prepare("GET", f"/v1/models/{quote(model_id, safe='')}")
-        return await self._client._call(req, timeout, _decode_model)
+        path = f"/v1/models/{quote(model_id, safe='')}"
+        call = build_call(self._pipeline, "models.retrieve", "GET", path, None, timeout=timeout)
+        return await self._pipeline.call_json(call, _decode_model)

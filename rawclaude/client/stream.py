@@ -10,9 +10,14 @@ a retryable ``error`` event in that window can be retried under the client's
 policy without the caller ever seeing an event twice. After content has been
 delivered, a failure is raised, never replayed.
 
-Every way out -- the end, ``break``, an exception, task cancellation --
-releases the response and the limiter slot exactly once; a response that was
-not read to its end is closed, not returned half-read to the pool.
+The response and every admission ticket belong to a
+:class:`~rawclaude.client.lease.StreamLease`, released exactly once on every way
+out: the end, ``close()`` (also from another task while one iterates), an
+exception, task cancellation, or -- never closed -- garbage collection (with a
+``ResourceWarning``). A response not read to its end is closed, not returned
+half-read to the pool. The iterators are plain objects over one shared buffer
+(no async generators: closing one that another task is running fails, and a
+``break`` out of one would otherwise strand its events).
 """
 
 from __future__ import annotations
@@ -22,18 +27,17 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import orjson
 
 from ..io import transport as _transport
-from ..policy.ratelimit import NOTHING_USED, usage_for_limiter
-from ..policy.timeouts import Timeout
 from ..wire.accumulate import MessageAccumulator
-from ..wire.errors import APIConnectionError, APIError, APIStatusError, error_class_for_type
+from ..wire.error_body import error_from_event
+from ..wire.errors import APIConnectionError, APIError, APIStatusError
 from ..wire.events import (
     ContentBlockDeltaEvent,
     ErrorEvent,
     MessageDeltaEvent,
     MessageStopEvent,
+    PingEvent,
     StreamEvent,
     TextDelta,
     _KnownEvent,
@@ -41,12 +45,12 @@ from ..wire.events import (
 )
 from ..wire.models import Message, TextBlock
 from ..wire.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
+from .call import Call, Outcome
+from .lease import StreamLease
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ..io.limiter import Reservation
-    from .client import Client, PreparedRequest
 
 __all__ = ["MessageStream", "MessageStreamManager"]
 
@@ -64,54 +68,62 @@ class MessageStream:
     """One streamed message: ``async for event in stream``, ``text_stream``,
     ``await get_final_message()``, ``await get_final_text()``."""
 
-    def __init__(self, client: Client, request: PreparedRequest, timeout: Timeout) -> None:
-        self._client = client
-        self._request = request
-        self._timeout = timeout
-        self._resp: aiohttp.ClientResponse | None = None
-        self._reservation: Reservation | None = None
-        self._iterator: AsyncIterator[StreamEvent] | None = None
-        self._released = True
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._timeout = call.timeout
+        self._lease: StreamLease | None = None
+        self._closed = False
         self._reset(DEFAULT_MAX_EVENT_SIZE)
 
     def _reset(self, max_event_size: int) -> None:
         """The per-attempt state: a retried stream starts from nothing."""
         self._parser = SSEParser(max_event_size)
         self._acc = MessageAccumulator()
-        self._pending: list[StreamEvent] = []
+        #: Events decoded but not yet handed out, shared by every iterator.
+        self._buf: list[StreamEvent] = []
+        self._pos = 0
         self._pending_raw: list[ServerSentEvent] = []
         self._failure: APIError | None = None
         #: The ``request-id`` of the response being streamed.
         self.request_id: str | None = None
 
     @classmethod
-    async def open(
-        cls, client: Client, request: PreparedRequest, timeout: Timeout
-    ) -> MessageStream:
+    async def open(cls, call: Call) -> MessageStream:
         """Connect and read up to the first content event, retrying as the policy allows."""
-        stream = cls(client, request, timeout)
-        await client._retrying(stream._attempt)
-        return stream
+        stream = cls(call)
+        return await call.pipeline.open_stream(call, stream._start)
 
     def __repr__(self) -> str:
-        state = "done" if self._acc.finished else ("closed" if self._released else "open")
+        lease = self._lease
+        released = lease is None or lease.released
+        state = "done" if self._acc.finished else ("closed" if released else "open")
         return f"<MessageStream request_id={self.request_id!r} {state}>"
+
+    @property
+    def released(self) -> bool:
+        """Whether the response and the admission tickets have been given back."""
+        return self._lease is None or self._lease.released
 
     # -- one attempt -----------------------------------------------------------
 
-    async def _attempt(self) -> None:
-        self._reset(self._client.max_event_size)
-        self._reservation = await self._client._reserve(self._request)
-        self._released = False
+    async def _start(self, lease: StreamLease) -> MessageStream:
+        """Read one attempt's prelude; raising makes the pipeline retry (or give up)."""
+        self._reset(self._call.pipeline.max_event_size)
+        self._lease = lease
+        self.request_id = lease.request_id
         try:
-            self._resp = await self._client._open(self._request, self._timeout, stream=True)
-            self.request_id = self._resp.headers.get("request-id")
-            await self._read_prelude(self._resp)
-        except BaseException as exc:
-            await self._fail(exc)
+            await self._read_prelude(lease)
+        except APIError as exc:
+            if exc.request_id is None:
+                exc.request_id = self.request_id
+            self._failure = exc
             raise
+        return self
 
-    async def _read_prelude(self, resp: aiohttp.ClientResponse) -> None:
+    async def _read_prelude(self, lease: StreamLease) -> None:
+        resp = lease.response
+        assert resp is not None
+        buf = self._buf
         while True:
             chunk = await _transport.read_chunk(resp, self._timeout)
             if not chunk:
@@ -119,11 +131,15 @@ class MessageStream:
             events = self._parser.feed(chunk)
             for i, sse in enumerate(events):
                 event = self._decode(sse.data)
-                self._pending.append(event)
+                if event.__class__ is PingEvent and buf and buf[-1].__class__ is PingEvent:
+                    continue  # a long wait is all pings: one in a row is held, not a million
+                buf.append(event)
                 if isinstance(event, _CONTENT_EVENTS):
+                    lease.first_content()
                     # What follows the first content event is handled as if it
                     # arrived later: an error there is raised, not retried.
                     self._pending_raw = events[i + 1 :]
+                    lease.tracker.usage = self._acc.usage()
                     return
 
     def _decode(self, data: bytes) -> StreamEvent:
@@ -148,7 +164,7 @@ class MessageStream:
         try:
             joined = b"[" + b",".join([e.data for e in sses]) + b"]"
             events: list[StreamEvent] = _EVENT_LIST_DECODER.decode(joined)  # type: ignore[assignment]
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return self._decode_each(sses)
         if len(events) != len(sses):
             return self._decode_each(sses)
@@ -179,15 +195,9 @@ class MessageStream:
         return out
 
     def _event_error(self, event: ErrorEvent, data: bytes) -> APIStatusError:
-        error_type = event.error.type
-        cls, status = error_class_for_type(error_type)
-        return cls(
-            event.error.message,
-            status_code=status,
-            request_id=self.request_id or event.request_id,
-            error_type=error_type,
-            body=orjson.loads(data),  # all of it, fields we do not model included
-            in_stream=True,
+        error = event.error
+        return error_from_event(
+            error.type, error.message, data, self.request_id or event.request_id
         )
 
     def _truncated(self, where: str) -> APIConnectionError:
@@ -206,18 +216,22 @@ class MessageStream:
         exactly once whoever reads it.
         """
         try:
-            if self._pending:  # the prelude, and what came with it
-                batch, self._pending = self._pending, []
+            if self._pending_raw:  # what came with the prelude's last chunk
                 raw, self._pending_raw = self._pending_raw, []
-                return batch + self._decode_batch(raw)
+                batch = self._decode_batch(raw)
+                if batch or self._failure is None:
+                    return batch
             batch = await self._read_batch()
-            if not batch and self._resp is not None:
-                # Complete: the batch with message_stop went out already; now
-                # give the connection back (never delaying those events).
-                await self._finish(self._resp)
+            lease = self._lease
+            if lease is not None:
+                lease.tracker.usage = self._acc.usage()
+                if not batch and not lease.released:
+                    # Complete: the batch with message_stop went out already;
+                    # now give the connection back (never delaying those events).
+                    await self._finish(lease)
             return batch
         except BaseException as exc:
-            await self._fail(exc)
+            self._fail(exc)
             raise
 
     async def _read_batch(self) -> list[StreamEvent]:
@@ -225,7 +239,8 @@ class MessageStream:
             raise self._failure
         if self._acc.finished:
             return []
-        resp = self._resp
+        lease = self._lease
+        resp = None if lease is None else lease.response
         if resp is None:
             raise self._truncated("because it was closed early")
         feed, timeout = self._parser.feed, self._timeout
@@ -240,95 +255,74 @@ class MessageStream:
                     raise self._failure
                 return batch
 
-    def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        if self._iterator is None:
-            self._iterator = self._events()
-        return self._iterator
-
-    async def _batches(self) -> AsyncIterator[list[StreamEvent]]:
-        next_batch = self._next_batch
-        while batch := await next_batch():
-            yield batch
-
-    async def _events(self) -> AsyncIterator[StreamEvent]:
+    async def _fill(self) -> bool:
+        """Refill the shared buffer; False at the end (or once closed by the caller)."""
         try:
-            async for batch in self._batches():
-                for event in batch:
-                    yield event
-        finally:
-            # Runs on close() and also when an abandoned stream is garbage
-            # collected (asyncio finalizes async generators): the response
-            # and the limiter slot are given back even if nobody closed it.
-            await self._release(complete=False)
+            batch = await self._next_batch()
+        except APIConnectionError:
+            if self._closed:
+                return False  # close() from another task: the iteration just ends
+            raise
+        self._buf, self._pos = batch, 0
+        return bool(batch)
 
-    async def _fail(self, exc: BaseException) -> None:
+    def __aiter__(self) -> MessageStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        pos = self._pos
+        if pos < len(self._buf) or await self._fill():
+            pos = self._pos
+            self._pos = pos + 1
+            return self._buf[pos]
+        raise StopAsyncIteration
+
+    def _fail(self, exc: BaseException) -> None:
         """Release everything; remember API errors so later reads raise them again."""
-        used = None
         if isinstance(exc, APIError):
             if exc.request_id is None:
                 exc.request_id = self.request_id
-            self._failure = exc
-            if isinstance(exc, APIStatusError) and not exc.in_stream:
-                used = NOTHING_USED  # an error status: the API generated nothing
-        await self._release(complete=False, used=used)
+            if not self._closed:
+                self._failure = exc
+        lease = self._lease
+        if lease is not None:
+            lease.fail(exc)
 
-    async def _finish(self, resp: aiohttp.ClientResponse) -> None:
+    async def _finish(self, lease: StreamLease) -> None:
         """Read the little left after ``message_stop`` so the connection can be reused.
 
         Bounded in bytes and in time: a peer that holds the end of the body
         gets its connection closed instead of delaying the caller.
         """
+        resp = lease.response
+        end = "complete"
         try:
-            await asyncio.wait_for(self._drain(resp), _DRAIN_TIMEOUT)
+            if resp is not None and not await asyncio.wait_for(self._drain(resp), _DRAIN_TIMEOUT):
+                resp.close()
         except (APIError, asyncio.TimeoutError):
-            resp.close()
-        await self._release(complete=True)
+            if resp is not None:
+                resp.close()
+        outcome = Outcome(status=lease.tracker.status, usage=self._acc.usage(), complete=True)
+        lease.release(outcome, end)
 
-    async def _drain(self, resp: aiohttp.ClientResponse) -> None:
+    async def _drain(self, resp: aiohttp.ClientResponse) -> bool:
+        """Read to the end of the body; False if it goes on past the drain limit."""
         drained = 0
         while drained <= _DRAIN_LIMIT:
             rest = await _transport.read_chunk(resp, self._timeout)
             if not rest:
-                return
+                return True
             drained += len(rest)
-        resp.close()
-
-    async def _release(self, *, complete: bool, used: dict[str, int | None] | None = None) -> None:
-        """Give back the response and the limiter slot, once.
-
-        ``used`` overrides what the limiter is told was used; by default the
-        final usage when complete, else unknown (nothing refunded).
-        """
-        if self._released:
-            return
-        self._released = True
-        resp, self._resp = self._resp, None
-        if resp is not None:
-            if complete:
-                resp.release()
-            else:
-                resp.close()
-        reservation, self._reservation = self._reservation, None
-        if reservation is not None:
-            if used is None:
-                used = usage_for_limiter(self._acc.usage() if complete else None)
-            await reservation.release(**used)
+        return False
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
         """The text of each ``text_delta``, as it arrives."""
-        return self._texts()
-
-    async def _texts(self) -> AsyncIterator[str]:
-        async for batch in self._batches():
-            for event in batch:
-                if event.__class__ is ContentBlockDeltaEvent:
-                    delta = event.delta
-                    if delta.__class__ is TextDelta:
-                        yield delta.text
+        return _TextStream(self)
 
     async def until_done(self) -> None:
         """Consume the rest of the stream (raising what it raises)."""
+        self._buf, self._pos = [], 0
         while await self._next_batch():
             pass
 
@@ -357,11 +351,15 @@ class MessageStream:
         return self._acc.message()
 
     async def close(self) -> None:
-        """Abandon the stream (idempotent): the response is closed, not reused."""
-        iterator = self._iterator
-        if iterator is not None and hasattr(iterator, "aclose"):
-            await iterator.aclose()
-        await self._release(complete=False)
+        """Abandon the stream (idempotent): the response is closed, not reused.
+
+        Safe from another task while one iterates: that iteration ends.
+        """
+        self._closed = True
+        lease = self._lease
+        if lease is not None and not lease.released:
+            outcome = Outcome(status=lease.tracker.status, usage=self._acc.usage())
+            lease.release(outcome, "closed")
 
     async def __aenter__(self) -> MessageStream:
         return self
@@ -370,18 +368,46 @@ class MessageStream:
         await self.close()
 
 
+class _TextStream:
+    """``stream.text_stream``: the text deltas, from the stream's shared buffer."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: MessageStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> _TextStream:
+        return self
+
+    async def __anext__(self) -> str:
+        stream = self._stream
+        while True:
+            buf, pos = stream._buf, stream._pos
+            n = len(buf)
+            while pos < n:
+                event = buf[pos]
+                pos += 1
+                if event.__class__ is ContentBlockDeltaEvent:
+                    delta = event.delta
+                    if delta.__class__ is TextDelta:
+                        stream._pos = pos
+                        text: str = delta.text
+                        return text
+            stream._pos = pos
+            if not await stream._fill():
+                raise StopAsyncIteration
+
+
 class MessageStreamManager:
     """What ``client.messages.stream(...)`` returns: ``async with ... as stream``."""
 
-    def __init__(self, client: Client, request: PreparedRequest, timeout: Timeout) -> None:
-        self._client = client
-        self._request = request
-        self._timeout = timeout
+    def __init__(self, call: Call) -> None:
+        self._call = call
         self._stream: MessageStream | None = None
 
     async def start(self) -> MessageStream:
         """Open the stream without ``async with``; the caller closes it."""
-        return await MessageStream.open(self._client, self._request, self._timeout)
+        return await MessageStream.open(self._call)
 
     async def __aenter__(self) -> MessageStream:
         self._stream = await self.start()

@@ -312,6 +312,17 @@ class Reservation:
         self._released = True
         await self._limiter._finish(self, input_tokens_used, output_tokens_used)
 
+    def release_nowait(
+        self, *, output_tokens_used: int | None = None, input_tokens_used: int | None = None
+    ) -> None:
+        """:meth:`release` without waiting: the slot is freed now, refunds to a
+        shared backend go on in the background. Safe where nothing can be
+        awaited (a stream released at garbage collection)."""
+        if self._released:
+            return
+        self._released = True
+        self._limiter._finish_nowait(self, input_tokens_used, output_tokens_used)
+
     async def __aenter__(self) -> Reservation:
         return self
 
@@ -467,6 +478,19 @@ class RateLimiter:
     async def _finish(
         self, res: Reservation, input_used: int | None, output_used: int | None
     ) -> None:
+        for bucket, amount in self._free(res, input_used, output_used):
+            await _quietly(bucket.refund(amount))
+
+    def _finish_nowait(
+        self, res: Reservation, input_used: int | None, output_used: int | None
+    ) -> None:
+        for bucket, amount in self._free(res, input_used, output_used):
+            self._background(bucket.refund(amount))
+
+    def _free(
+        self, res: Reservation, input_used: int | None, output_used: int | None
+    ) -> list[tuple[Bucket, float]]:
+        """Give the slot back; the refunds still to make."""
         self._in_flight -= 1
         if self._slots is not None:
             self._slots.release()
@@ -475,9 +499,7 @@ class RateLimiter:
             refunds.append((self._input, res.input_tokens - input_used))
         if self._output is not None and output_used is not None:
             refunds.append((self._output, res.output_tokens - output_used))
-        for bucket, amount in refunds:
-            if amount > 0:
-                await _quietly(bucket.refund(amount))
+        return [(bucket, amount) for bucket, amount in refunds if amount > 0]
 
     def _clamp(self, state: RateLimitState) -> None:
         # ``tokens-*`` is the most restrictive token limit in effect: the
@@ -501,7 +523,14 @@ class RateLimiter:
     def _background(self, pending: Awaitable[None] | None) -> None:
         if pending is None:
             return  # a local bucket did it synchronously
-        task = asyncio.ensure_future(pending)
+        try:
+            task = asyncio.ensure_future(pending)
+        except RuntimeError:  # no running loop (a stream collected after its loop ended)
+            close = getattr(pending, "close", None)
+            if close is not None:
+                close()
+            logger.warning("rate limiter: update lost: no running event loop")
+            return
         self._tasks.add(task)
         task.add_done_callback(self._background_done)
 

@@ -262,11 +262,14 @@ class RedisTokenBucket:
         return _Reply(bool(int(raw[0])), float(raw[1]), float(raw[2]))
 
     def __repr__(self) -> str:
-        mode = "fail_open" if self._fail_open else "fail_closed"
+        # Safe on a half-built object (an __init__ that raised): a repr must not raise.
+        mode = "fail_open" if getattr(self, "_fail_open", False) else "fail_closed"
+        health = getattr(self, "_health", None)
         return (
-            f"RedisTokenBucket(key={self._key!r}, rate={self._rate:g}/s, "
-            f"capacity={self._capacity:g}, redis={self._health.where!r}, "
-            f"on_unavailable={mode!r})"
+            f"RedisTokenBucket(key={getattr(self, '_key', None)!r}, "
+            f"rate={getattr(self, '_rate', float('nan')):g}/s, "
+            f"capacity={getattr(self, '_capacity', float('nan')):g}, "
+            f"redis={getattr(health, 'where', None)!r}, on_unavailable={mode!r})"
         )
 
 
@@ -306,7 +309,12 @@ class RedisBucketFactory:
             await self._client.aclose()
 
     def __repr__(self) -> str:
-        return f"RedisBucketFactory(key={self._key!r}, redis={self._health.where!r})"
+        # Safe on a half-built object (an __init__ that raised): a repr must not raise.
+        health = getattr(self, "_health", None)
+        return (
+            f"RedisBucketFactory(key={getattr(self, '_key', None)!r}, "
+            f"redis={getattr(health, 'where', None)!r})"
+        )
 
 
 def redis_rate_limiter(

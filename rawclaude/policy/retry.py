@@ -53,6 +53,8 @@ class RetryDecision(msgspec.Struct, frozen=True):
     server_wait: float | None = None
     #: Why we stop, for the error message, when not retrying.
     reason: str = ""
+    #: Stopped because the server asked for a wait over ``max_retry_wait``.
+    wait_too_long: bool = False
 
 
 def is_retryable(status: int | None, headers: Mapping[str, str]) -> bool:
@@ -101,6 +103,7 @@ def decide(
         return RetryDecision(
             False,
             server_wait=wait,
+            wait_too_long=True,
             reason=(
                 f"server asked to retry after {wait:.3g}s, more than "
                 f"max_retry_wait={policy.max_retry_wait:g}s"

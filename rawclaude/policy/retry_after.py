@@ -10,12 +10,14 @@ neither (a sign, ``nan``, ``inf``, ``1_000``) are ignored, never guessed at.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 __all__ = ["parse_retry_after"]
 
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", re.ASCII)
 _RETRY_AFTER = "retry-after"
 _RETRY_AFTER_MS = "retry-after-ms"
 
@@ -39,12 +41,11 @@ def _parse_seconds(value: str | None) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if not value.isascii() or not value or value[0] not in "0123456789.":
-        return None  # rejects signs, "nan", "inf", "1_0" and the like up front
-    try:
-        seconds = float(value)
-    except ValueError:
+    # Digits with an optional fraction, nothing else: float() alone would also
+    # take signs, "nan", "inf", exponents and "1_000".
+    if _SECONDS.fullmatch(value) is None:
         return None
+    seconds = float(value)
     return seconds if math.isfinite(seconds) else None
 
 

@@ -4,6 +4,8 @@ overrides a client's. ``rawclaude.io.transport`` maps them onto aiohttp.
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 from ..wire.errors import ConfigurationError
@@ -49,9 +51,11 @@ class Timeout(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def positive_seconds(value: object, what: str) -> float:
-    # aiohttp reads 0 as "no timeout": refuse it rather than hang silently.
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
+    # aiohttp reads 0 as "no timeout": refuse it rather than hang silently; and
+    # an infinite one is spelled None.
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and value > 0 and math.isfinite(value):  # type: ignore[operator,arg-type]
+        return float(value)  # type: ignore[arg-type]
     raise ConfigurationError(f"{what} must be a positive number of seconds, got {value!r}")
 
 

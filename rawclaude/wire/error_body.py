@@ -13,6 +13,7 @@ in an exception from a JSON library (docs: "Errors": ``{"type": "error",
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,10 +38,18 @@ _SNIPPET = 300
 
 
 def try_decode_json(data: bytes | str) -> Any:
-    """``data`` as JSON builtins, or the sentinel ``_INVALID`` when it is not JSON we can hold."""
+    """``data`` as JSON builtins, or the sentinel ``_INVALID`` when it is not JSON we can hold.
+
+    msgspec first; the standard library's parser for what msgspec refuses but is
+    JSON all the same (``1e400``, an escaped lone surrogate). Error paths only.
+    """
     try:
         return _DECODER.decode(data)
     except (msgspec.DecodeError, RecursionError):
+        pass
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
         return _INVALID
 
 

@@ -14,6 +14,7 @@ before sending anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,7 +32,9 @@ __all__ = [
     "build_headers",
     "check_params",
     "check_api_version",
+    "check_betas",
     "check_credential",
+    "check_header_map",
     "with_call_headers",
 ]
 
@@ -117,7 +120,7 @@ def build_headers(
     if auth_token:
         headers["authorization"] = f"Bearer {auth_token}"
     if default_headers:
-        _merge(headers, default_headers)
+        _merge(headers, check_header_map("default_headers", default_headers))
     return headers
 
 
@@ -138,12 +141,50 @@ def with_call_headers(
     """The client's headers plus one call's betas and extra headers (which win)."""
     headers = dict(base)
     if betas:
-        beta_list = [betas] if isinstance(betas, str) else list(betas)
+        beta_list = check_betas(betas)
         if beta_list:
             headers["anthropic-beta"] = ",".join(beta_list)
     if extra_headers:
-        _merge(headers, extra_headers)
+        _merge(headers, check_header_map("extra_headers", extra_headers))
     return headers
+
+
+# RFC 9110 section 5.1: a field name is a token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Section 5.5: no CR, LF or NUL in a value (aiohttp would raise only after a
+# TCP connection was opened); other control characters are refused too.
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def check_header_map(argument: str, headers: object) -> Mapping[str, str]:
+    """``headers`` (the ``argument`` named in errors) as valid HTTP header fields."""
+    if not isinstance(headers, Mapping):
+        raise ConfigurationError(f"{argument} must be a mapping of str to str, got {headers!r:.80}")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ConfigurationError(f"{argument}: {name!r:.80} is not a valid header name")
+        if not isinstance(value, str):
+            raise ConfigurationError(
+                f"{argument}[{name!r}] must be a str, got {type(value).__name__}"
+            )
+        if _BAD_VALUE.search(value):
+            # Never echo the value: it may be a credential.
+            raise ConfigurationError(
+                f"{argument}[{name!r}] contains CR, LF, NUL or another control character"
+            )
+    return headers
+
+
+def check_betas(betas: object) -> list[str]:
+    """``betas=`` as a list of beta names (a single str is one name)."""
+    beta_list = [betas] if isinstance(betas, str) else betas
+    if not isinstance(beta_list, Iterable):
+        raise ConfigurationError(f"betas must be a list of str, got {betas!r:.80}")
+    beta_list = list(beta_list)
+    for beta in beta_list:
+        if not isinstance(beta, str) or not beta or not _TOKEN.fullmatch(beta):
+            raise ConfigurationError(f"betas: {beta!r:.80} is not a beta name (a str token)")
+    return beta_list
 
 
 def check_credential(name: str, value: str | None) -> str | None:

@@ -1,0 +1,92 @@
+"""Admission: the stages an attempt passes before it is sent.
+
+A stage's :meth:`AdmissionStage.admit` waits or refuses (by raising a
+``RawClaudeError``: nothing is sent, and the call is not retried) and returns a
+:class:`Ticket` (or None when it holds nothing for this call). The pipeline
+releases every ticket it was given exactly once, with the attempt's
+:class:`~rawclaude.client.call.Outcome` -- after the response was read, or when
+a stream's lease ends (finished, closed, cancelled, garbage collected).
+``release`` is synchronous so that it can run anywhere, a finalizer included;
+a stage with remote state (Redis) starts a background task from it.
+
+The rate limiter is the first stage (:class:`LimiterStage`); the budget guard
+and the circuit breaker plug in after it through ``Client(admission=[...])``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..io.limiter import RateLimiter, Reservation
+from ..policy.ratelimit import usage_for_limiter
+from ..wire.errors import RateLimitPausedError
+from .call import Call, Outcome
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["AdmissionStage", "LimiterStage", "Ticket", "release_all"]
+
+log = logging.getLogger("rawclaude")
+
+
+@runtime_checkable
+class Ticket(Protocol):
+    """What a stage holds for one attempt."""
+
+    def release(self, outcome: Outcome) -> None: ...
+
+
+@runtime_checkable
+class AdmissionStage(Protocol):
+    """One admission stage (limiter, budget, breaker, ...)."""
+
+    async def admit(self, call: Call) -> Ticket | None: ...
+
+
+class _LimiterTicket:
+    __slots__ = ("_reservation",)
+
+    def __init__(self, reservation: Reservation) -> None:
+        self._reservation = reservation
+
+    def release(self, outcome: Outcome) -> None:
+        if outcome.nothing_generated:
+            used: dict[str, int | None] = {"output_tokens_used": 0, "input_tokens_used": 0}
+        else:
+            # Unknown usage (an abandoned stream, a broken connection) refunds nothing.
+            used = usage_for_limiter(outcome.usage if outcome.complete else None)
+        self._reservation.release_nowait(**used)
+
+
+class LimiterStage:
+    """A :class:`~rawclaude.RateLimiter` as an admission stage."""
+
+    __slots__ = ("limiter", "max_retry_wait")
+
+    def __init__(self, limiter: RateLimiter, max_retry_wait: float) -> None:
+        self.limiter = limiter
+        self.max_retry_wait = max_retry_wait
+
+    async def admit(self, call: Call) -> Ticket | None:
+        limiter = self.limiter
+        paused = limiter.paused_for
+        if paused > self.max_retry_wait:
+            # A 429 paused every caller for longer than we sleep silently: the
+            # same rule as for the request that got the 429.
+            raise RateLimitPausedError(paused, self.max_retry_wait)
+        reservation = await limiter.reserve(
+            input_tokens=call.input_tokens, output_tokens=call.max_tokens
+        )
+        return _LimiterTicket(reservation)
+
+
+def release_all(tickets: Sequence[Ticket], outcome: Outcome) -> None:
+    """Release every ticket. A stage that fails to release is logged: it must
+    neither keep the other stages' tickets nor hide the call's own outcome."""
+    for ticket in tickets:
+        try:
+            ticket.release(outcome)
+        except Exception:
+            log.warning("rawclaude: releasing %r failed", ticket, exc_info=True)

@@ -1,0 +1,145 @@
+"""What one call is (built by a resource) and how an attempt ended (seen by stages).
+
+A :class:`Call` is everything the pipeline needs to send a request as often as
+the retry policy allows: no credential (that is resolved per attempt), the body
+already encoded (or a factory that streams it anew for each attempt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..policy.timeouts import Timeout
+from ..wire.models import Usage
+from .hooks import NO_HOOKS, CallKind, HookSet
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+__all__ = ["BodySource", "Call", "Outcome"]
+
+#: A request body that is streamed: called once per attempt, so a retry sends
+#: the whole body again (e.g. a file re-read from its start).
+BodySource = Callable[[], AsyncIterable[bytes]]
+
+_NO_TAGS: Mapping[str, str] = {}
+
+
+class Call:
+    """One call: method, URL, headers (without the credential), body, and its options."""
+
+    __slots__ = (
+        "body",
+        "event_stream",
+        "headers",
+        "hooks",
+        "input_tokens",
+        "kind",
+        "limited",
+        "max_tokens",
+        "method",
+        "model",
+        "params",
+        "pipeline",
+        "tags",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        kind: CallKind,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | BodySource | None,
+        timeout: Timeout,
+        *,
+        params: dict[str, Any] | None = None,
+        model: str | None = None,
+        max_tokens: int = 0,
+        input_tokens: int = 0,
+        limited: bool = False,
+        hooks: HookSet = NO_HOOKS,
+        tags: Mapping[str, str] | None = None,
+        event_stream: bool = False,
+    ) -> None:
+        self.pipeline = pipeline
+        self.kind: CallKind = kind
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        #: The request parameters the body was encoded from (Messages calls),
+        #: so a stage that re-runs the call (fallbacks) can change the model.
+        self.params = params
+        self.model = model
+        #: What admission reserves: ``max_tokens`` and the estimated input.
+        self.max_tokens = max_tokens
+        self.input_tokens = input_tokens
+        #: Whether admission stages (limiter, budget, breaker) apply.
+        self.limited = limited
+        self.hooks = hooks
+        self.tags = tags or _NO_TAGS
+        #: A 200 must be ``text/event-stream`` (a Messages stream).
+        self.event_stream = event_stream
+
+    def with_params(self, params: dict[str, Any], body: bytes) -> Call:
+        """This call with other parameters and their encoded body (another model)."""
+        model = params.get("model")
+        return Call(
+            self.pipeline,
+            self.kind,
+            self.method,
+            self.url,
+            self.headers,
+            body,
+            self.timeout,
+            params=params,
+            model=model if isinstance(model, str) else None,
+            max_tokens=self.max_tokens,
+            input_tokens=self.input_tokens,
+            limited=self.limited,
+            hooks=self.hooks,
+            tags=self.tags,
+            event_stream=self.event_stream,
+        )
+
+    def __repr__(self) -> str:
+        # Never the headers nor the body (megabytes, and user content).
+        return f"Call({self.kind} {self.method} {self.url})"
+
+
+class Outcome:
+    """How one attempt ended, as admission stages see it when they are released."""
+
+    __slots__ = ("complete", "error", "status", "usage")
+
+    def __init__(
+        self,
+        *,
+        status: int | None = None,
+        usage: Usage | None = None,
+        error: BaseException | None = None,
+        complete: bool = False,
+    ) -> None:
+        #: HTTP status of the response, None when none arrived.
+        self.status = status
+        #: What the API reported it used (None: unknown).
+        self.usage = usage
+        self.error = error
+        #: The result was delivered whole (a stream: read to message_stop).
+        self.complete = complete
+
+    @property
+    def nothing_generated(self) -> bool:
+        """An HTTP error status: the API generated (and bills) nothing."""
+        status = self.status
+        return status is not None and status >= 400 and self.usage is None
+
+    def __repr__(self) -> str:
+        err = type(self.error).__name__ if self.error is not None else None
+        return f"Outcome(status={self.status}, complete={self.complete}, error={err})"

@@ -1,0 +1,143 @@
+"""Hooks: what the pipeline tells observers, as typed records.
+
+Two moments of every call (``create``, a stream, ``request()``) are observable:
+
+* :class:`RequestRecord` -- an attempt is about to be sent (one per attempt,
+  retries included);
+* :class:`CallRecord` -- the call is finished, once, whatever the outcome: the
+  result was decoded, the stream was read to its end, closed early or
+  abandoned, or the call failed. This is the pipeline's one completion point.
+
+A hook is any object with an ``on_request(record)`` and/or ``on_complete(record)``
+method (subclass :class:`Hook` to get no-op defaults). Hooks are called inline
+and must be quick; one that raises is logged on the ``rawclaude.hooks`` logger
+and never breaks the call. Records never hold a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from ..wire.errors import ConfigurationError
+from ..wire.models import Usage
+
+__all__ = ["CallKind", "CallRecord", "Hook", "HookSet", "RequestRecord"]
+
+log = logging.getLogger("rawclaude.hooks")
+
+#: What a call is: ``"messages.create"``, ``"messages.stream"``,
+#: ``"messages.count_tokens"``, ``"models.list"``, ``"request"`` (the raw path), ...
+CallKind = str
+
+_NO_TAGS: Mapping[str, str] = {}
+
+
+class RequestRecord(msgspec.Struct, kw_only=True, gc=False):
+    """One attempt, just before it is sent."""
+
+    kind: CallKind
+    method: str
+    url: str
+    #: 0 for the first attempt, 1 for the first retry, ...
+    attempt: int
+    model: str | None = None
+    tags: Mapping[str, str] = _NO_TAGS
+
+
+class CallRecord(msgspec.Struct, kw_only=True):
+    """One finished call (the pipeline's completion point)."""
+
+    kind: CallKind
+    method: str
+    url: str
+    model: str | None
+    #: True when the call delivered its result (for a stream: read to message_stop).
+    ok: bool
+    #: The HTTP status of the last response, None when none arrived.
+    status: int | None
+    #: Attempts sent (retries included); 0 when admission refused the call.
+    attempts: int
+    #: Seconds from the call's start to its end (for a stream: until it was released).
+    latency: float
+    #: Seconds from the call's start to the first content event of a stream.
+    ttft: float | None = None
+    #: Final usage, or for a stream closed early the last usage it reported.
+    usage: Usage | None = None
+    request_id: str | None = None
+    #: The exception that ended the call, if any (a RawClaudeError, or
+    #: CancelledError / a caller's exception that interrupted a stream).
+    error: BaseException | None = None
+    #: For a stream: how it ended ("complete", "closed", "abandoned", "error").
+    end: str | None = None
+    tags: Mapping[str, str] = _NO_TAGS
+    #: Wall-clock Unix time the call started.
+    started_at: float = 0.0
+
+    @property
+    def error_type(self) -> str | None:
+        """The class name of :attr:`error`, for logs and metrics."""
+        return None if self.error is None else type(self.error).__name__
+
+
+class Hook:
+    """Base class with no-op methods; override either or both."""
+
+    def on_request(self, record: RequestRecord) -> None:
+        """An attempt is about to be sent."""
+
+    def on_complete(self, record: CallRecord) -> None:
+        """A call finished (success or error)."""
+
+
+class HookSet:
+    """The bound methods of a sequence of hooks, split by moment, built once."""
+
+    __slots__ = ("complete", "hooks", "request")
+
+    def __init__(self, hooks: Sequence[Any] = ()) -> None:
+        self.hooks: tuple[Any, ...] = tuple(hooks)
+        for hook in self.hooks:
+            if not callable(getattr(hook, "on_request", None)) and not callable(
+                getattr(hook, "on_complete", None)
+            ):
+                raise ConfigurationError(
+                    f"hooks: {hook!r} has neither on_request() nor on_complete()"
+                )
+        self.request = _methods(self.hooks, "on_request")
+        self.complete = _methods(self.hooks, "on_complete")
+
+    def __bool__(self) -> bool:
+        return bool(self.hooks)
+
+    def plus(self, more: Sequence[Any] | None) -> HookSet:
+        """These hooks followed by ``more`` (a call's own)."""
+        if not more:
+            return self
+        return HookSet((*self.hooks, *more))
+
+    def emit_request(self, record: RequestRecord) -> None:
+        _emit(self.request, record)
+
+    def emit_complete(self, record: CallRecord) -> None:
+        _emit(self.complete, record)
+
+
+def _methods(hooks: tuple[Any, ...], name: str) -> tuple[Callable[[Any], None], ...]:
+    found = (getattr(h, name, None) for h in hooks)
+    return tuple(m for m in found if callable(m))
+
+
+def _emit(methods: tuple[Callable[[Any], None], ...], record: Any) -> None:
+    for method in methods:
+        try:
+            method(record)
+        except Exception:  # a hook never breaks the call
+            log.warning("rawclaude: hook %r raised; ignored", method, exc_info=True)
+
+
+#: The empty hook set (shared; immutable).
+NO_HOOKS = HookSet()
