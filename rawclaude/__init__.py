@@ -21,6 +21,10 @@ from .wire.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
+    BudgetUnavailableError,
+    CircuitBreakerUnavailableError,
+    CircuitOpenError,
     ConfigurationError,
     ConflictError,
     GatewayTimeoutError,
@@ -34,18 +38,35 @@ from .wire.errors import (
     RawClaudeError,
     RequestTooLargeError,
     ServiceUnavailableError,
+    SharedStateUnavailableError,
     SSEError,
+    UnknownModelPriceError,
     UnprocessableEntityError,
     UnsupportedParameterError,
 )
 
 if TYPE_CHECKING:
     from .client.client import Client
+    from .client.logging_hook import LoggingHook
     from .client.stream import MessageStream
     from .io.limiter import RateLimiter, TokenBucket
+    from .io.redis_breaker import RedisCircuitBreaker
+    from .io.redis_budget import RedisBudgetStore
+    from .io.redis_cache import RedisCacheBackend
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
+    from .policy.breaker import BreakerConfig
+    from .policy.budget import Budget
+    from .policy.cost import Cost, Unpriced, cost, try_cost
+    from .policy.prices import PriceTable
     from .policy.ratelimit import RateLimitState, RateLimitWindow
+    from .policy.redact import Redactor
     from .policy.timeouts import Timeout
+    from .production.cache import MemoryCache, ResponseCache, cache_hit
+    from .production.credentials import EnvCredential, FileCredential
+    from .production.fallback import Fallbacks, Router
+    from .production.meter import UsageMeter
+    from .production.redaction import RedactionStage
+    from .production.stages import BudgetGuard, CircuitBreakerStage
     from .wire.headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
     from .wire.models import Message, Usage
 
@@ -65,10 +86,56 @@ _LAZY: dict[str, str] = {
     "LEGACY_API_VERSION": ".wire.headers",
     "Message": ".wire.models",
     "Usage": ".wire.models",
+    "cost": ".policy.cost",
+    "try_cost": ".policy.cost",
+    "Cost": ".policy.cost",
+    "Unpriced": ".policy.cost",
+    "PriceTable": ".policy.prices",
+    "Budget": ".policy.budget",
+    "BreakerConfig": ".policy.breaker",
+    "Redactor": ".policy.redact",
+    "LoggingHook": ".client.logging_hook",
+    "UsageMeter": ".production.meter",
+    "BudgetGuard": ".production.stages",
+    "CircuitBreakerStage": ".production.stages",
+    "Fallbacks": ".production.fallback",
+    "Router": ".production.fallback",
+    "RedactionStage": ".production.redaction",
+    "ResponseCache": ".production.cache",
+    "MemoryCache": ".production.cache",
+    "cache_hit": ".production.cache",
+    "EnvCredential": ".production.credentials",
+    "FileCredential": ".production.credentials",
+    "RedisBudgetStore": ".io.redis_budget",
+    "RedisCircuitBreaker": ".io.redis_breaker",
+    "RedisCacheBackend": ".io.redis_cache",
 }
 
 __all__ = [
     "__version__",
+    "cost",
+    "try_cost",
+    "Cost",
+    "Unpriced",
+    "PriceTable",
+    "Budget",
+    "BreakerConfig",
+    "Redactor",
+    "LoggingHook",
+    "UsageMeter",
+    "BudgetGuard",
+    "CircuitBreakerStage",
+    "Fallbacks",
+    "Router",
+    "RedactionStage",
+    "ResponseCache",
+    "MemoryCache",
+    "cache_hit",
+    "EnvCredential",
+    "FileCredential",
+    "RedisBudgetStore",
+    "RedisCircuitBreaker",
+    "RedisCacheBackend",
     "Client",
     "Message",
     "MessageStream",
@@ -87,6 +154,12 @@ __all__ = [
     "ConfigurationError",
     "UnsupportedParameterError",
     "RateLimiterUnavailableError",
+    "SharedStateUnavailableError",
+    "BudgetUnavailableError",
+    "CircuitBreakerUnavailableError",
+    "UnknownModelPriceError",
+    "BudgetExceededError",
+    "CircuitOpenError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",

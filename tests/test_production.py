@@ -15,6 +15,7 @@ import pytest
 from redis_server import RedisServer, redis_server
 
 from rawclaude import Client, InternalServerError, OverloadedError
+from rawclaude.client.logging_hook import LoggingHook, logging_hook_from_env
 from rawclaude.io.redis_cache import RedisCacheBackend
 from rawclaude.policy.breaker import BreakerConfig, State
 from rawclaude.policy.budget import Budget
@@ -22,7 +23,6 @@ from rawclaude.policy.retry import RetryPolicy
 from rawclaude.production.cache import MemoryCache, ResponseCache, cache_hit
 from rawclaude.production.credentials import EnvCredential, FileCredential
 from rawclaude.production.fallback import Fallbacks, Router
-from rawclaude.production.logging_hook import LoggingHook, logging_hook_from_env
 from rawclaude.production.meter import UsageMeter
 from rawclaude.production.redaction import RedactionStage
 from rawclaude.production.stages import BudgetGuard, CircuitBreakerStage
@@ -362,3 +362,13 @@ async def test_env_credential_refreshes_after_401(
     monkeypatch.delenv("RAWCLAUDE_TEST_KEY")
     with pytest.raises(ConfigurationError, match="RAWCLAUDE_TEST_KEY"):
         cred.refresh()
+
+
+async def test_anthropic_log_env_adds_the_hook_to_clients(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_LOG", "info")
+    async with make(server) as client:
+        with caplog.at_level(logging.INFO, logger="rawclaude"):
+            await create(client)
+    assert sum(hasattr(r, "rawclaude") for r in caplog.records) == 1

@@ -2,7 +2,8 @@
 built on the client's public extension points (``Client(hooks=..., admission=...,
 middleware=..., request_stages=...)``); each is off until passed, cheap when on.
 
-* :class:`LoggingHook` -- one structured record per call on the ``rawclaude`` logger.
+* ``rawclaude.client.logging_hook.LoggingHook`` -- one structured log record per call
+  (``ANTHROPIC_LOG=info|debug`` turns it on for every client).
 * :class:`UsageMeter` -- tokens and cost per model, per day, per tag.
 * :class:`BudgetGuard` -- spend limits per period (in-process or Redis), an admission stage.
 * :class:`CircuitBreakerStage` -- a circuit per (base URL, model), an admission stage.

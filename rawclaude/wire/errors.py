@@ -50,9 +50,11 @@ message, status and request id.
 
 from __future__ import annotations
 
-import datetime as _dt
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when used: ``import rawclaude`` loads only this module
+    import datetime as _dt
+    from decimal import Decimal
 
 __all__ = [
     "RawClaudeError",
@@ -161,6 +163,8 @@ class UnknownModelPriceError(RawClaudeError, LookupError):
 
 
 def _usd(amount: Decimal) -> str:
+    from decimal import Decimal
+
     return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
 
 
@@ -214,7 +218,9 @@ class CircuitOpenError(RawClaudeError):
         self.probe_at = probe_at
         self.retry_in = max(0.0, retry_in)
         self.state = state
-        when = _dt.datetime.fromtimestamp(probe_at, _dt.timezone.utc).isoformat()
+        import datetime
+
+        when = datetime.datetime.fromtimestamp(probe_at, datetime.timezone.utc).isoformat()
         super().__init__(
             f"circuit {key!r} is {state}: failing fast; next probe in "
             f"{self.retry_in:.1f} s (at {when})"

@@ -14,9 +14,9 @@ import logging
 import os
 from typing import Any
 
-from ..client.hooks import CallRecord, Hook, RequestRecord
 from ..policy.cost import Cost, try_cost
 from ..policy.prices import PriceTable
+from .hooks import CallRecord, Hook, RequestRecord
 
 __all__ = ["LoggingHook", "logging_hook_from_env"]
 
