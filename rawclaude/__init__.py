@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from .production.credentials import EnvCredential, FileCredential
     from .production.fallback import Fallbacks, Router
     from .production.meter import UsageMeter
+    from .production.otel import OpenTelemetryHook
     from .production.redaction import RedactionStage
     from .production.stages import BudgetGuard, CircuitBreakerStage
     from .wire.headers import API_VERSIONS, DEFAULT_API_VERSION, LEGACY_API_VERSION
@@ -109,6 +110,7 @@ _LAZY: dict[str, str] = {
     "RedisBudgetStore": ".io.redis_budget",
     "RedisCircuitBreaker": ".io.redis_breaker",
     "RedisCacheBackend": ".io.redis_cache",
+    "OpenTelemetryHook": ".production.otel",
 }
 
 __all__ = [
@@ -136,6 +138,7 @@ __all__ = [
     "RedisBudgetStore",
     "RedisCircuitBreaker",
     "RedisCacheBackend",
+    "OpenTelemetryHook",
     "Client",
     "Message",
     "MessageStream",

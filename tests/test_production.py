@@ -372,3 +372,41 @@ async def test_anthropic_log_env_adds_the_hook_to_clients(
         with caplog.at_level(logging.INFO, logger="rawclaude"):
             await create(client)
     assert sum(hasattr(r, "rawclaude") for r in caplog.records) == 1
+
+
+async def test_opentelemetry_span_and_metrics(server: FakeServer) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from rawclaude.production.otel import OpenTelemetryHook
+
+    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    hook = OpenTelemetryHook(tracer_provider=tracer_provider,
+                             meter_provider=MeterProvider(metric_readers=[reader]))  # fmt: skip
+    async with make(server, hooks=[hook]) as client:
+        server.queue(Reply.text("a b").with_usage(input_tokens=12, output_tokens=3))
+        async with client.messages.stream(model=MODEL, max_tokens=50, messages=MSG) as stream:
+            await stream.get_final_message()
+        server.queue(Reply.error(529))
+        with pytest.raises(OverloadedError):
+            await create(client)
+    ok, failed = exporter.get_finished_spans()
+    assert ok.name == f"chat {MODEL}"
+    attrs = dict(ok.attributes or {})
+    assert attrs["gen_ai.provider.name"] == "anthropic" and attrs["gen_ai.request.model"] == MODEL
+    assert attrs["gen_ai.usage.input_tokens"] == 12 and attrs["gen_ai.usage.output_tokens"] == 3
+    assert [e.name for e in ok.events] == ["gen_ai.first_token"]
+    assert ok.end_time is not None and ok.start_time is not None and ok.end_time > ok.start_time
+    assert dict(failed.attributes or {})["error.type"] == "OverloadedError"
+    assert not failed.status.is_ok
+    data = reader.get_metrics_data()
+    assert data is not None
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert {"gen_ai.client.token.usage", "gen_ai.client.operation.duration",
+            "gen_ai.client.operation.time_to_first_chunk"} <= names  # fmt: skip
