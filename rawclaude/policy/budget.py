@@ -109,17 +109,31 @@ class Budget:
         return None if value is None else f"{self.name}:tag:{self.tag}={value}"
 
 
+_PERIODS: dict[tuple[str, int], tuple[float, float, str]] = {}
+
+
 def period_of(budget: Budget, now: float) -> tuple[str, float]:
     """The period ``now`` (epoch seconds) falls in: its label and when it resets."""
+    cache_key = (budget.period, budget.offset_seconds)
+    cached = _PERIODS.get(cache_key)
+    if cached is not None and cached[0] <= now < cached[1]:
+        return cached[2], cached[1]
+    label, start, reset = _period(budget, now)
+    _PERIODS[cache_key] = (start, reset, label)
+    return label, reset
+
+
+def _period(budget: Budget, now: float) -> tuple[str, float, float]:
     zone = dt.timezone(dt.timedelta(seconds=budget.offset_seconds))
     local = dt.datetime.fromtimestamp(now, zone)
     if budget.period == "day":
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         end = start + dt.timedelta(days=1)
-        return start.strftime("%Y-%m-%d"), end.timestamp()
+        return start.strftime("%Y-%m-%d"), start.timestamp(), end.timestamp()
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-    return start.strftime("%Y-%m"), start.replace(year=year, month=month).timestamp()
+    end = start.replace(year=year, month=month)
+    return start.strftime("%Y-%m"), start.timestamp(), end.timestamp()
 
 
 def worst_case_micros(
@@ -145,8 +159,15 @@ def worst_case_micros(
     return cost.micro_usd
 
 
-def request_cache_write(body: Mapping[str, Any] | None) -> Literal["none", "5m", "1h"]:
-    """The costliest cache write a Messages request body asks for (docs: Prompt caching)."""
+def request_cache_write(
+    body: Mapping[str, Any] | None, encoded: bytes | None = None
+) -> Literal["none", "5m", "1h"]:
+    """The costliest cache write a Messages request body asks for (docs: Prompt caching).
+
+    ``encoded``, the body's JSON, lets the common case (no ``cache_control``) skip the walk.
+    """
+    if encoded is not None and b'"cache_control"' not in encoded:
+        return "none"
     found: Literal["none", "5m", "1h"] = "none"
     stack: list[Any] = [body] if body is not None else []
     while stack:
@@ -212,9 +233,16 @@ class BudgetBook:
                 out.append(BudgetLine(budget, scope, label, reset, amount))
         return out
 
-    def reserve(self, amount: int, tags: Mapping[str, str], now: float) -> BudgetReservation:
+    def reserve(
+        self,
+        amount: int,
+        tags: Mapping[str, str],
+        now: float,
+        lines: list[BudgetLine] | None = None,
+    ) -> BudgetReservation:
         """Reserve ``amount`` in every budget that applies, or raise BudgetExceededError."""
-        lines = self.lines(amount, tags, now)
+        if lines is None:
+            lines = self.lines(amount, tags, now)
         for line in lines:
             ledger = self._ledger(line, now)
             if ledger.spent + ledger.reserved + amount > line.budget.limit_micros:

@@ -29,6 +29,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from ..wire.errors import ConfigurationError, UnknownModelPriceError
+from ..wire.models import Usage
 from .prices import ModelPrice, PriceTable, Rates
 
 __all__ = ["Cost", "TokenUsage", "Unpriced", "cost", "token_usage", "try_cost"]
@@ -132,6 +133,20 @@ def try_cost(
     if not model:
         return Unpriced(None, "no model given for a bare usage", tokens, batched)
     table = prices if prices is not None else PriceTable.default()
+    # One call's usage is priced by several observers in a row (budget, meter,
+    # log): the last answer is kept, keyed by equal tokens, model and table.
+    memo = _LAST[0]
+    if memo is not None and memo[1:4] == (model, table, batched) and memo[0] == tokens:
+        return memo[4]
+    result = _price(model, tokens, batched, table)
+    _LAST[0] = (tokens, model, table, batched, result)
+    return result
+
+
+_LAST: list[tuple[TokenUsage, str, PriceTable, bool, Cost | Unpriced] | None] = [None]
+
+
+def _price(model: str, tokens: TokenUsage, batched: bool, table: PriceTable) -> Cost | Unpriced:
     price = table.lookup(model)
     if price is None:
         return Unpriced(model, "not in the price table", tokens, batched)
@@ -193,7 +208,9 @@ def token_usage(usage: Any) -> TokenUsage:
     """Tokens by category from a ``Usage`` struct, a usage dict or a :class:`TokenUsage`."""
     if isinstance(usage, TokenUsage):
         return usage
-    get = usage.get if isinstance(usage, Mapping) else _attr_getter(usage)
+    if type(usage) is Usage:
+        return _from_struct(usage)
+    get = usage.get if isinstance(usage, dict | Mapping) else _attr_getter(usage)
     total_write = _count(get("cache_creation_input_tokens"))
     split = get("cache_creation")
     if split is not None:
@@ -212,6 +229,28 @@ def token_usage(usage: Any) -> TokenUsage:
         inference_geo=_text(get("inference_geo")),
         speed=_text(get("speed")),
         service_tier=_text(get("service_tier")),
+    )
+
+
+def _from_struct(usage: Usage) -> TokenUsage:
+    # The typed response's fast path: plain attribute reads, no per-field lookups.
+    total_write = usage.cache_creation_input_tokens or 0
+    split = usage.cache_creation
+    if split is not None:
+        five, hour = split.ephemeral_5m_input_tokens, split.ephemeral_1h_input_tokens
+        five += max(0, total_write - five - hour)
+    else:
+        five, hour = total_write, 0
+    speed = getattr(usage, "speed", None)
+    return TokenUsage(
+        input=usage.input_tokens,
+        output=usage.output_tokens,
+        cache_write_5m=five,
+        cache_write_1h=hour,
+        cache_read=usage.cache_read_input_tokens or 0,
+        inference_geo=_text(usage.inference_geo),
+        speed=_text(speed),
+        service_tier=_text(usage.service_tier),
     )
 
 

@@ -113,11 +113,10 @@ class BudgetGuard:
                 return None
             raise UnknownModelPriceError(model, "the budget cannot bound its cost")
         amount = self.worst_case(call, price)
-        lines = self.book.lines(amount, call.tags, self.clock())
+        now = self.clock()
+        lines = self.book.lines(amount, call.tags, now)
         if self.store is None:
-            reservation: BudgetReservation | None = self.book.reserve(
-                amount, call.tags, self.clock()
-            )
+            reservation: BudgetReservation | None = self.book.reserve(amount, call.tags, now, lines)
         else:
             self._background.bind()
             reservation = await self.store.reserve(lines)
@@ -133,7 +132,9 @@ class BudgetGuard:
             price,
             input_tokens=call.input_tokens,
             max_tokens=call.max_tokens,
-            cache_write=request_cache_write(params),
+            cache_write=request_cache_write(
+                params, call.body if isinstance(call.body, bytes) else None
+            ),
             inference_geo=geo if isinstance(geo, str) else None,
             fast=params.get("speed") == "fast",
         )
