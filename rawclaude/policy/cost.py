@@ -29,7 +29,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from ..wire.errors import ConfigurationError, UnknownModelPriceError
-from ..wire.models import Usage
+from ..wire.models import Message, Usage
 from .prices import ModelPrice, PriceTable, Rates
 
 __all__ = ["Cost", "TokenUsage", "Unpriced", "cost", "token_usage", "try_cost"]
@@ -256,6 +256,11 @@ def _from_struct(usage: Usage) -> TokenUsage:
 
 def _unpack(source: Any) -> tuple[Any, str | None, bool]:
     """(usage, model, is_batch_result) from a message, a batch result or a usage."""
+    kind = type(source)
+    if kind is Usage:
+        return source, None, False
+    if kind is Message:
+        return source.usage, source.model, False
     if isinstance(source, TokenUsage):
         return source, None, False
     if isinstance(source, Mapping):

@@ -72,8 +72,8 @@ class UsageMeter(Hook):
         priced = try_cost(usage, model=model, batch=batch, prices=self.prices)
         model = priced.model
         tokens = priced.tokens
-        day = dt.datetime.fromtimestamp(when or _now(), dt.timezone.utc).strftime("%Y-%m-%d")
-        key: _Key = (day, model or "-", tuple(sorted((tags or {}).items())))
+        day = _day(when or _now())
+        key: _Key = (day, model or "-", tuple(sorted(tags.items())) if tags else ())
         with self._lock:
             row = self._rows.get(key)
             if row is None:
@@ -133,6 +133,20 @@ class UsageMeter(Hook):
     def __repr__(self) -> str:
         total = self.total()
         return f"UsageMeter(calls={total.calls}, cost=${total.cost:f})"
+
+
+_DAY: list[tuple[float, float, str]] = [(0.0, 0.0, "")]
+
+
+def _day(when: float) -> str:
+    """The UTC date of ``when``, formatted once per day."""
+    start, end, label = _DAY[0]
+    if start <= when < end:
+        return label
+    begin = when - when % 86400
+    label = dt.datetime.fromtimestamp(begin, dt.timezone.utc).strftime("%Y-%m-%d")
+    _DAY[0] = (begin, begin + 86400, label)
+    return label
 
 
 def _field(obj: Any, name: str) -> Any:
