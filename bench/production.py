@@ -34,20 +34,33 @@ OUT = Path(__file__).parent / "out"
 CONCURRENCY = 64
 
 
-def _client(base_url: str, on: bool) -> rawclaude.Client:
+PIECES = ("log", "meter", "budget", "breaker", "redact")
+
+
+def _client(base_url: str, on: bool | str) -> rawclaude.Client:
+    """No piece (False), all of them (True), or one by name."""
     if not on:
         return rawclaude.Client(clients.API_KEY, base_url=base_url, max_retries=0)
-    logging.getLogger("rawclaude").setLevel(logging.INFO)  # the hook formats and emits
-    logging.getLogger("rawclaude").addHandler(logging.NullHandler())
-    logging.getLogger("rawclaude").propagate = False
+    logger = logging.getLogger("rawclaude")
+    logger.setLevel(logging.INFO)  # the hook builds and emits its record
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    want = set(PIECES) if on is True else {on}
+    hooks: list[object] = []
+    admission: list[object] = []
+    if "log" in want:
+        hooks.append(rawclaude.LoggingHook())
+    if "meter" in want:
+        hooks.append(rawclaude.UsageMeter())
+    if "budget" in want:
+        admission.append(rawclaude.BudgetGuard(Budget("1000000")))
+    if "breaker" in want:
+        admission.append(rawclaude.CircuitBreakerStage())
+    stages = [rawclaude.RedactionStage()] if "redact" in want else []
     return rawclaude.Client(
-        clients.API_KEY,
-        base_url=base_url,
-        max_retries=0,
-        hooks=[rawclaude.LoggingHook(), rawclaude.UsageMeter()],
-        admission=[rawclaude.BudgetGuard(Budget("1000000")), rawclaude.CircuitBreakerStage()],
-        request_stages=[rawclaude.RedactionStage()],
-    )
+        clients.API_KEY, base_url=base_url, max_retries=0, hooks=hooks,
+        admission=admission, request_stages=stages,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 async def _window(client: rawclaude.Client, seconds: float) -> float:
@@ -65,8 +78,10 @@ async def _window(client: rawclaude.Client, seconds: float) -> float:
     return (time.process_time() - cpu) / done * 1e6
 
 
-async def cpu_case(base_url: str, seconds: float, windows: int) -> dict[str, Any]:
-    bare, full = _client(base_url, False), _client(base_url, True)
+async def cpu_case(
+    base_url: str, seconds: float, windows: int, on: bool | str = True
+) -> dict[str, Any]:
+    bare, full = _client(base_url, False), _client(base_url, on)
     try:
         for c in (bare, full):
             await asyncio.gather(*(c.messages.create(**clients.BODY) for _ in range(CONCURRENCY)))
@@ -154,11 +169,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="per window (CPU case)")
     parser.add_argument("--windows", type=int, default=6)
     parser.add_argument("-n", type=int, default=2000, help="calls (Redis and cache cases)")
+    parser.add_argument("--pieces", action="store_true", help="also each piece alone vs none")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     results: dict[str, Any] = {"command": "python -m bench.production", "args": vars(args)}
     with procs.fake_server(OUT / "production-server.log") as base_url:
         results["cpu"] = asyncio.run(cpu_case(base_url, args.seconds, args.windows))
+        if args.pieces:
+            results["pieces"] = {
+                piece: asyncio.run(cpu_case(base_url, args.seconds, args.windows, piece))
+                for piece in PIECES
+            }
         results["cache"] = asyncio.run(cache_case(base_url, args.n))
     with procs.redis_server(OUT / "production-redis.log") as (url, why):
         results["redis"] = asyncio.run(redis_case(url, args.n)) if url else {"skipped": why}
@@ -169,6 +190,9 @@ def main() -> None:
           f"[{cpu['ratio_min']:.3f}, {cpu['ratio_max']:.3f}] (goal <= 1.10x)")  # fmt: skip
     print(f"cache hit {cache['hit_us']:.0f} µs vs upstream create {cache['upstream_us']:.0f} µs: "
           f"{cache['ratio']:.3f}x (goal <= 0.2x)")  # fmt: skip
+    for piece, got in results.get("pieces", {}).items():
+        print(f"  {piece} alone: {got['ratio']:.3f}x [{got['ratio_min']:.3f}, "
+              f"{got['ratio_max']:.3f}]")  # fmt: skip
     if "skipped" in red:
         print(f"redis budget: {red['skipped']}")
     else:
