@@ -22,6 +22,13 @@ __all__ = ["LoggingHook", "logging_hook_from_env"]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 
+_MESSAGE = (
+    "rawclaude %(kind)s model=%(model)s status=%(status)s error=%(error)s "
+    "attempts=%(attempts)d latency=%(latency).3fs ttft=%(ttft)s "
+    "in=%(input_tokens)d out=%(output_tokens)d cache_write=%(cache_write_tokens)d "
+    "cache_read=%(cache_read_tokens)d cost=%(cost)s request_id=%(request_id)s"
+)
+
 
 class LoggingHook(Hook):
     """Logs each finished call at ``level`` (errors at WARNING), attempts at DEBUG."""
@@ -49,15 +56,14 @@ class LoggingHook(Hook):
         if not self.logger.isEnabledFor(level):
             return
         fields = self.fields(record)
-        self.logger.log(
-            level,
-            "rawclaude %(kind)s model=%(model)s status=%(status)s error=%(error)s "
-            "attempts=%(attempts)d latency=%(latency).3fs ttft=%(ttft)s "
-            "in=%(input_tokens)d out=%(output_tokens)d cache_write=%(cache_write_tokens)d "
-            "cache_read=%(cache_read_tokens)d cost=%(cost)s request_id=%(request_id)s",
-            fields,
+        logger = self.logger
+        # makeRecord + handle, as Logger.log does minus findCaller's stack walk
+        # (the caller is always this hook): the costliest step of a log call.
+        entry = logger.makeRecord(
+            logger.name, level, __file__, 0, _MESSAGE, (fields,), None,
             extra={"rawclaude": fields},
-        )
+        )  # fmt: skip
+        logger.handle(entry)
 
     def fields(self, record: CallRecord) -> dict[str, Any]:
         usage = record.usage
