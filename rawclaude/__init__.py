@@ -22,6 +22,10 @@ from .wire.errors import (
     AuthenticationError,
     BadRequestError,
     BatchWaitTimeoutError,
+    BudgetExceededError,
+    BudgetUnavailableError,
+    CircuitBreakerUnavailableError,
+    CircuitOpenError,
     ConfigurationError,
     ConflictError,
     ContextBudgetError,
@@ -47,12 +51,14 @@ from .wire.errors import (
     RequestTooLargeError,
     ResponseTooLargeError,
     ServiceUnavailableError,
+    SharedStateUnavailableError,
     SpendLimitError,
     SSEError,
     StorageQuotaExceededError,
     StructuredOutputError,
     ToolError,
     ToolRunnerError,
+    UnknownModelPriceError,
     UnprocessableEntityError,
     UnsupportedParameterError,
 )
@@ -65,14 +71,30 @@ if TYPE_CHECKING:
     from .agents.tools import Tool, tool
     from .client.client import Client
     from .client.hooks import CallRecord, Hook, RequestRecord
+    from .client.logging_hook import LoggingHook
     from .client.raw import RawResponse
     from .client.relay import relay
     from .client.stream import MessageStream
     from .io.limiter import RateLimiter, TokenBucket
+    from .io.redis_breaker import RedisCircuitBreaker
+    from .io.redis_budget import RedisBudgetStore
+    from .io.redis_cache import RedisCacheBackend
     from .io.redis_limiter import RedisTokenBucket, redis_rate_limiter
     from .io.transport import TransportFailure
+    from .policy.breaker import BreakerConfig
+    from .policy.budget import Budget
+    from .policy.cost import Cost, Unpriced, cost, try_cost
+    from .policy.prices import PriceTable
     from .policy.ratelimit import RateLimitState, RateLimitWindow
+    from .policy.redact import Redactor
     from .policy.timeouts import Timeout
+    from .production.cache import MemoryCache, ResponseCache, cache_hit
+    from .production.credentials import EnvCredential, FileCredential
+    from .production.fallback import Fallbacks, Router
+    from .production.meter import UsageMeter
+    from .production.otel import OpenTelemetryHook
+    from .production.redaction import RedactionStage
+    from .production.stages import BudgetGuard, CircuitBreakerStage
     from .wire.batch_requests import BatchRequest
     from .wire.batches import MessageBatch, MessageBatchIndividualResponse
     from .wire.files import FileMetadata
@@ -115,6 +137,30 @@ _LAZY: dict[str, str] = {
     "MessageBatch": ".wire.batches",
     "MessageBatchIndividualResponse": ".wire.batches",
     "FileMetadata": ".wire.files",
+    "cost": ".policy.cost",
+    "try_cost": ".policy.cost",
+    "Cost": ".policy.cost",
+    "Unpriced": ".policy.cost",
+    "PriceTable": ".policy.prices",
+    "Budget": ".policy.budget",
+    "BreakerConfig": ".policy.breaker",
+    "Redactor": ".policy.redact",
+    "LoggingHook": ".client.logging_hook",
+    "UsageMeter": ".production.meter",
+    "BudgetGuard": ".production.stages",
+    "CircuitBreakerStage": ".production.stages",
+    "Fallbacks": ".production.fallback",
+    "Router": ".production.fallback",
+    "RedactionStage": ".production.redaction",
+    "ResponseCache": ".production.cache",
+    "MemoryCache": ".production.cache",
+    "cache_hit": ".production.cache",
+    "EnvCredential": ".production.credentials",
+    "FileCredential": ".production.credentials",
+    "RedisBudgetStore": ".io.redis_budget",
+    "RedisCircuitBreaker": ".io.redis_breaker",
+    "RedisCacheBackend": ".io.redis_cache",
+    "OpenTelemetryHook": ".production.otel",
 }
 
 __all__ = [
@@ -127,6 +173,30 @@ __all__ = [
     "SpendLimitError",
     "RateLimitPausedError",
     "ResponseTooLargeError",
+    "cost",
+    "try_cost",
+    "Cost",
+    "Unpriced",
+    "PriceTable",
+    "Budget",
+    "BreakerConfig",
+    "Redactor",
+    "LoggingHook",
+    "UsageMeter",
+    "BudgetGuard",
+    "CircuitBreakerStage",
+    "Fallbacks",
+    "Router",
+    "RedactionStage",
+    "ResponseCache",
+    "MemoryCache",
+    "cache_hit",
+    "EnvCredential",
+    "FileCredential",
+    "RedisBudgetStore",
+    "RedisCircuitBreaker",
+    "RedisCacheBackend",
+    "OpenTelemetryHook",
     "Client",
     "Message",
     "MessageStream",
@@ -156,6 +226,12 @@ __all__ = [
     "ConfigurationError",
     "UnsupportedParameterError",
     "RateLimiterUnavailableError",
+    "SharedStateUnavailableError",
+    "BudgetUnavailableError",
+    "CircuitBreakerUnavailableError",
+    "UnknownModelPriceError",
+    "BudgetExceededError",
+    "CircuitOpenError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",

@@ -9,6 +9,7 @@ limiter and the rate-limit state. The send path itself lives in the pipeline.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -217,7 +218,7 @@ class Client:
                 default_headers=config.default_headers,
             ),
             timeout=config.timeout,
-            hooks=config.hooks,
+            hooks=_with_env_logging(config.hooks),
             request_stages=config.request_stages,
         )
         self.messages = Messages(self._pipeline, self)
@@ -455,3 +456,13 @@ def _raw_body(
         check_header_map("content_type", {"content-type": content_type})
         call_headers["content-type"] = content_type
     return call_headers, body
+
+
+def _with_env_logging(hooks: HookSet) -> HookSet:
+    """``ANTHROPIC_LOG=info|debug`` adds the logging hook, as the SDK's variable does."""
+    if not os.environ.get("ANTHROPIC_LOG"):
+        return hooks
+    from .logging_hook import logging_hook_from_env
+
+    hook = logging_hook_from_env()
+    return hooks if hook is None else hooks.plus([hook])

@@ -39,11 +39,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..policy.bucket import check_amount, non_negative, positive
-from ..wire.errors import ConfigurationError, RateLimiterUnavailableError
+from ..wire.errors import RateLimiterUnavailableError
 from .limiter import RateLimiter
+from .redis_common import (
+    Health,
+    OnUnavailable,
+    check_mode,
+    client_from,
+    describe,
+    unavailable_errors,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -51,8 +59,6 @@ if TYPE_CHECKING:
 __all__ = ["RedisBucketFactory", "RedisTokenBucket", "redis_rate_limiter"]
 
 logger = logging.getLogger("rawclaude.limiter")
-
-OnUnavailable = Literal["fail_closed", "fail_open"]
 
 # KEYS[1]: the bucket hash. ARGV: op, amount, rate (tokens/s), capacity.
 # Reply: {granted 0/1, tokens, wait}; the floats travel as strings because a Lua
@@ -107,10 +113,6 @@ return {granted, string.format('%.17g', tokens), string.format('%.17g', wait)}
 # so the head waiters of many processes do not all ask in the same millisecond.
 _JITTER = 0.002
 
-# A client built from a URL fails fast: a limiter that hangs on a dead Redis
-# hangs every request. Pass your own client to choose otherwise.
-_URL_CLIENT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
-
 
 class _Reply(NamedTuple):
     granted: bool
@@ -118,12 +120,11 @@ class _Reply(NamedTuple):
     wait: float
 
 
-class _Health:
+def _health(client: Redis, fail_open: bool) -> Health:
     """Outage state shared by the buckets of one client: one warning per outage."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.down = False
+    return Health(
+        describe(client), logger=logger, error=RateLimiterUnavailableError, fail_open=fail_open
+    )
 
 
 class RedisTokenBucket:
@@ -152,12 +153,12 @@ class RedisTokenBucket:
     ) -> None:
         self._rate = positive("rate", rate)
         self._capacity = positive("capacity", capacity)
-        self._fail_open = _check_mode(on_unavailable)
-        self._client, self._owns_client = _client_from(redis)
+        self._fail_open = check_mode(on_unavailable)
+        self._client, self._owns_client = client_from(redis)
         self._key = key_prefix + key
         self._script = self._client.register_script(_SCRIPT)
-        self._errors = _unavailable_errors()
-        self._health = _Health(_describe(self._client))
+        self._errors = unavailable_errors()
+        self._health = _health(self._client, self._fail_open)
         self._lock = asyncio.Lock()  # per-process FIFO in front of the shared bucket
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -255,27 +256,10 @@ class RedisTokenBucket:
         try:
             raw = await self._script(keys=[self._key], args=args)
         except self._errors as exc:
-            self._unavailable(exc)  # raises unless failing open
+            self._health.unavailable(exc)  # raises unless failing open
             return None
-        if self._health.down:
-            self._health.down = False
-            logger.warning("rate limiter: Redis at %s is reachable again", self._health.where)
+        self._health.reachable()
         return _Reply(bool(int(raw[0])), float(raw[1]), float(raw[2]))
-
-    def _unavailable(self, exc: BaseException) -> None:
-        where = self._health.where
-        if not self._fail_open:
-            raise RateLimiterUnavailableError(
-                f"Redis rate limiter at {where} is unavailable ({type(exc).__name__})"
-            ) from exc
-        if not self._health.down:
-            self._health.down = True
-            logger.warning(
-                "rate limiter: Redis at %s is unavailable (%s); failing open: "
-                "granting without the shared limit until it is back",
-                where,
-                type(exc).__name__,
-            )
 
     def __repr__(self) -> str:
         # Safe on a half-built object (an __init__ that raised): a repr must not raise.
@@ -302,11 +286,11 @@ class RedisBucketFactory:
         key_prefix: str = "rawclaude:",
     ) -> None:
         self._mode: OnUnavailable = on_unavailable
-        _check_mode(on_unavailable)
-        self._client, self._owns_client = _client_from(redis)
+        fail_open = check_mode(on_unavailable)
+        self._client, self._owns_client = client_from(redis)
         self._key = key
         self._prefix = key_prefix
-        self._health = _Health(_describe(self._client))
+        self._health = _health(self._client, fail_open)
 
     def __call__(self, name: str, rate: float, capacity: float) -> RedisTokenBucket:
         bucket = RedisTokenBucket(
@@ -361,42 +345,3 @@ def redis_rate_limiter(
         burst_seconds=burst_seconds,
         bucket_factory=factory,
     )
-
-
-def _client_from(redis: str | Redis) -> tuple[Redis, bool]:
-    if not isinstance(redis, str):
-        return redis, False
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-
-    retry = Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2)
-    try:
-        return Redis.from_url(redis, retry=retry, **_URL_CLIENT_OPTIONS), True
-    except ValueError:
-        # Not chained: the parser's message could quote the URL and its password.
-        raise ConfigurationError("invalid Redis URL (not shown: it may hold a password)") from None
-
-
-def _describe(client: Redis) -> str:
-    """host:port/db (or the socket path) of a client: never its password."""
-    kwargs = client.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix:{kwargs['path']}/{kwargs.get('db', 0)}"
-    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-
-
-def _unavailable_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    # RedisError covers connection, timeout, auth and server-side refusals
-    # (LOADING, READONLY, OOM...); OSError what a socket may raise beneath it.
-    return (RedisError, OSError)
-
-
-def _check_mode(mode: str) -> bool:
-    if mode not in ("fail_closed", "fail_open"):
-        raise ConfigurationError(
-            f"on_unavailable must be 'fail_closed' or 'fail_open', not {mode!r}"
-        )
-    return mode == "fail_open"

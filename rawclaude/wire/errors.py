@@ -6,7 +6,6 @@
     ├── ConfigurationError (ValueError) the caller's setup or arguments are wrong;
     │   │                               raised before anything is sent
     │   └── UnsupportedParameterError   a parameter the chosen API version refuses
-    ├── RateLimiterUnavailableError     a shared (Redis) limiter could not be reached
     ├── ToolError                       raised by a tool to return an error result
     ├── ToolRunnerError                 the tool loop stopped before a final answer
     │   └── MaxIterationsError          ... because it used up max_iterations
@@ -20,6 +19,13 @@
     ├── ConversationStoreError          the conversation store (Redis) failed
     ├── BatchWaitTimeoutError           (also a TimeoutError) a batch did not end
     │                                   within ``batches.wait(timeout=...)``
+    ├── UnknownModelPriceError (LookupError) no price for a model (cost, budget)
+    ├── BudgetExceededError             a call would exceed a spend limit; nothing was sent
+    ├── CircuitOpenError                the circuit for (base URL, model) is open; not sent
+    ├── SharedStateUnavailableError     a shared (Redis) backend could not be reached
+    │   ├── RateLimiterUnavailableError     ... the rate limiter's
+    │   ├── BudgetUnavailableError          ... the budget's
+    │   └── CircuitBreakerUnavailableError  ... the circuit breaker's
     └── APIError                        something went wrong talking to the API
         ├── APIConnectionError          no (complete) answer: refused, reset, EOF
         │   │                           mid-stream
@@ -63,7 +69,11 @@ message, status and request id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when used: ``import rawclaude`` loads only this module
+    import datetime as _dt
+    from decimal import Decimal
 
 __all__ = [
     "RawClaudeError",
@@ -81,6 +91,12 @@ __all__ = [
     "ConversationConflictError",
     "ConversationStoreError",
     "BatchWaitTimeoutError",
+    "SharedStateUnavailableError",
+    "BudgetUnavailableError",
+    "CircuitBreakerUnavailableError",
+    "UnknownModelPriceError",
+    "BudgetExceededError",
+    "CircuitOpenError",
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
@@ -146,7 +162,15 @@ class UnsupportedParameterError(ConfigurationError):
         self.api_version = api_version
 
 
-class RateLimiterUnavailableError(RawClaudeError):
+class SharedStateUnavailableError(RawClaudeError):
+    """A shared backend (Redis) could not be reached and its mode is fail-closed.
+
+    Nothing was sent. The backend's own error is chained as ``__cause__``; the
+    message names host, port and db only, never a URL that may hold a password.
+    """
+
+
+class RateLimiterUnavailableError(SharedStateUnavailableError):
     """A shared limiter backend (Redis) could not be reached (fail-closed mode)."""
 
 
@@ -245,6 +269,94 @@ class BatchWaitTimeoutError(RawClaudeError, TimeoutError):
     def __init__(self, message: str, *, batch: Any) -> None:
         super().__init__(message)
         self.batch = batch
+
+
+class BudgetUnavailableError(SharedStateUnavailableError):
+    """A shared budget (Redis) could not be reached (fail-closed mode, the budget's default)."""
+
+
+class CircuitBreakerUnavailableError(SharedStateUnavailableError):
+    """A shared circuit breaker (Redis) could not be reached (fail-closed mode)."""
+
+
+class UnknownModelPriceError(RawClaudeError, LookupError):
+    """No price is known for a model: it is never priced as zero silently.
+
+    Add it with ``PriceTable.merge({...})`` (see ``rawclaude.PriceTable``).
+    """
+
+    def __init__(self, model: str, reason: str | None = None) -> None:
+        self.model = model
+        self.reason = reason or "not in the price table"
+        super().__init__(
+            f"no price for model {model!r}: {self.reason}; "
+            "add one with PriceTable.merge({model: {...}}) and pass prices=..."
+        )
+
+
+def _usd(amount: Decimal) -> str:
+    from decimal import Decimal
+
+    return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
+
+
+class BudgetExceededError(RawClaudeError):
+    """A call would take the spend of a period over its limit. Nothing was sent; not retried.
+
+    ``limit``, ``spent`` (settled), ``reserved`` (calls in flight) and
+    ``requested`` (this call's worst case) are USD amounts; ``reset_at`` is when
+    the period ends (an aware UTC datetime); ``period`` the period's key (for
+    example ``"2026-12-01"``); ``tag`` the budget's tag, if it is a per-tag one.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: Decimal,
+        spent: Decimal,
+        reserved: Decimal,
+        requested: Decimal,
+        reset_at: _dt.datetime,
+        period: str,
+        tag: str | None = None,
+        name: str = "budget",
+    ) -> None:
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.requested = requested
+        self.reset_at = reset_at
+        self.period = period
+        self.tag = tag
+        self.name = name
+        scope = f" for tag {tag!r}" if tag is not None else ""
+        super().__init__(
+            f"{name}{scope} of {_usd(limit)} for {period} would be exceeded: spent "
+            f"{_usd(spent)}, in flight {_usd(reserved)}, this call up to {_usd(requested)}; "
+            f"resets at {reset_at.isoformat()}"
+        )
+
+
+class CircuitOpenError(RawClaudeError):
+    """The circuit for ``key`` (base URL and model) is open: the call failed fast, unsent.
+
+    ``probe_at`` is when (epoch seconds) a probe will be let through; ``retry_in``
+    the seconds from the moment of raising. Fallback models treat it like an
+    overload and move on.
+    """
+
+    def __init__(self, key: str, *, probe_at: float, retry_in: float, state: str) -> None:
+        self.key = key
+        self.probe_at = probe_at
+        self.retry_in = max(0.0, retry_in)
+        self.state = state
+        import datetime
+
+        when = datetime.datetime.fromtimestamp(probe_at, datetime.timezone.utc).isoformat()
+        super().__init__(
+            f"circuit {key!r} is {state}: failing fast; next probe in "
+            f"{self.retry_in:.1f} s (at {when})"
+        )
 
 
 class APIError(RawClaudeError):

@@ -1,0 +1,299 @@
+"""Budget arithmetic (layer 0, pure, explicit ``now``): periods, worst cases, reserve/settle.
+
+A :class:`Budget` is a spend limit per period (a day or a calendar month, in UTC
+or at a fixed UTC offset), for all calls or separately for each value of one
+tag (``Budget("50", tag="tenant")``: every tenant gets $50 a day). Money is
+kept in integer micro-dollars, so sums are exact and fit a Redis script's
+numbers (exact up to 2**53 micro-dollars, about nine billion dollars).
+
+Before a call, its *worst case* is reserved: the estimated input priced at the
+highest rate it could be billed at (a 1-hour cache write if the request asks
+for one, a 5-minute write if it asks for caching, base input otherwise; the
+long-prompt tier when the estimate is over it; US-only inference and fast
+mode when asked for) plus ``max_tokens`` of output. A call whose worst case
+does not fit ``limit - spent - reserved`` is refused before anything is sent.
+When it ends, the reservation is released and the actual cost added to the
+spend of the period it was reserved in (a call crossing midnight settles
+against the day it started in).
+
+:class:`BudgetBook` is the in-process ledger; ``rawclaude.io.redis_budget``
+keeps the same ledger in Redis for a fleet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any, Literal
+
+from ..wire.errors import BudgetExceededError, ConfigurationError
+from .cost import TokenUsage, price_tokens
+from .prices import ModelPrice
+
+__all__ = [
+    "Budget",
+    "BudgetBook",
+    "BudgetLine",
+    "BudgetReservation",
+    "Period",
+    "crossed_thresholds",
+    "exceeded",
+    "request_cache_write",
+    "micro_usd",
+    "period_of",
+    "usd",
+    "worst_case_micros",
+]
+
+Period = Literal["day", "month"]
+_MICRO = Decimal(1_000_000)
+
+
+def micro_usd(amount: Decimal | str | int | float) -> int:
+    """USD as whole micro-dollars, rounded up (a limit or a cost)."""
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except InvalidOperation:
+        raise ConfigurationError(f"not an amount of USD: {amount!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigurationError(f"an amount of USD must be finite and >= 0, got {amount!r}")
+    return int((value * _MICRO).to_integral_value(ROUND_CEILING))
+
+
+def usd(micros: int) -> Decimal:
+    return Decimal(micros) / _MICRO
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A spend limit (USD) per ``period``, for every call or per value of the call tag ``tag``.
+
+    ``utc_offset`` (seconds, or a ``timedelta``) says where the period starts:
+    ``-5 * 3600`` resets at midnight UTC-5. ``warn_at`` are fractions of the limit
+    at which ``on_warn`` callbacks fire, once per period.
+    """
+
+    limit: Decimal | str | int | float
+    period: Period = "day"
+    tag: str | None = None
+    utc_offset: float | dt.timedelta = 0
+    warn_at: Sequence[float] = ()
+    name: str = "budget"
+    limit_micros: int = field(init=False)
+    offset_seconds: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limit_micros", micro_usd(self.limit))
+        if self.period not in ("day", "month"):
+            raise ConfigurationError(f"period must be 'day' or 'month', not {self.period!r}")
+        offset = self.utc_offset
+        seconds = offset.total_seconds() if isinstance(offset, dt.timedelta) else offset
+        if not isinstance(seconds, (int, float)) or not abs(seconds) < 86400:
+            raise ConfigurationError("utc_offset must be under a day (seconds or a timedelta)")
+        object.__setattr__(self, "offset_seconds", int(seconds))
+        for fraction in self.warn_at:
+            if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+                raise ConfigurationError(f"warn_at fractions must be in (0, 1], got {fraction!r}")
+        object.__setattr__(self, "warn_at", tuple(sorted(self.warn_at)))
+        if self.tag is not None and (not isinstance(self.tag, str) or not self.tag):
+            raise ConfigurationError("tag must be a non-empty tag name")
+
+    def scope(self, tags: Mapping[str, str]) -> str | None:
+        """The ledger this budget keeps for a call with ``tags`` (None: it does not apply)."""
+        if self.tag is None:
+            return f"{self.name}:all"
+        value = tags.get(self.tag)
+        return None if value is None else f"{self.name}:tag:{self.tag}={value}"
+
+
+_PERIODS: dict[tuple[str, int], tuple[float, float, str]] = {}
+
+
+def period_of(budget: Budget, now: float) -> tuple[str, float]:
+    """The period ``now`` (epoch seconds) falls in: its label and when it resets."""
+    cache_key = (budget.period, budget.offset_seconds)
+    cached = _PERIODS.get(cache_key)
+    if cached is not None and cached[0] <= now < cached[1]:
+        return cached[2], cached[1]
+    label, start, reset = _period(budget, now)
+    _PERIODS[cache_key] = (start, reset, label)
+    return label, reset
+
+
+def _period(budget: Budget, now: float) -> tuple[str, float, float]:
+    zone = dt.timezone(dt.timedelta(seconds=budget.offset_seconds))
+    local = dt.datetime.fromtimestamp(now, zone)
+    if budget.period == "day":
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + dt.timedelta(days=1)
+        return start.strftime("%Y-%m-%d"), start.timestamp(), end.timestamp()
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    end = start.replace(year=year, month=month)
+    return start.strftime("%Y-%m"), start.timestamp(), end.timestamp()
+
+
+def worst_case_micros(
+    price: ModelPrice,
+    *,
+    input_tokens: int,
+    max_tokens: int,
+    cache_write: Literal["none", "5m", "1h"] = "none",
+    inference_geo: str | None = None,
+    fast: bool = False,
+) -> int:
+    """The most a call could cost, in micro-dollars (rounded up)."""
+    write_5m = input_tokens if cache_write == "5m" else 0
+    write_1h = input_tokens if cache_write == "1h" else 0
+    plain = input_tokens if cache_write == "none" else 0
+    tokens = TokenUsage(plain, max_tokens, write_5m, write_1h, 0)
+    multiplier = Decimal(1)
+    if inference_geo and price.geo is not None:
+        multiplier *= price.geo.get(inference_geo, max(price.geo.values(), default=multiplier))
+    if fast and price.fast is not None:
+        multiplier *= price.fast
+    cost = price_tokens(price.model, price, tokens, batch=False, multiplier=multiplier)
+    return cost.micro_usd
+
+
+def request_cache_write(
+    body: Mapping[str, Any] | None, encoded: bytes | None = None
+) -> Literal["none", "5m", "1h"]:
+    """The costliest cache write a Messages request body asks for (docs: Prompt caching).
+
+    ``encoded``, the body's JSON, lets the common case (no ``cache_control``) skip the walk.
+    """
+    if encoded is not None and b'"cache_control"' not in encoded:
+        return "none"
+    found: Literal["none", "5m", "1h"] = "none"
+    stack: list[Any] = [body] if body is not None else []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            control = item.get("cache_control")
+            if isinstance(control, Mapping):
+                if control.get("ttl") == "1h":
+                    return "1h"
+                found = "5m"
+            stack.extend(v for v in item.values() if isinstance(v, (Mapping, list)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (Mapping, list)))
+    return found
+
+
+def crossed_thresholds(
+    before: int, after: int, limit: int, thresholds: Sequence[float]
+) -> list[float]:
+    """The warn fractions that spend moving from ``before`` to ``after`` crossed."""
+    return [t for t in thresholds if before < math.ceil(t * limit) <= after]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLine:
+    """One budget's share of a reservation: which ledger, which period, how much."""
+
+    budget: Budget
+    scope: str
+    period: str
+    reset_at: float
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetReservation:
+    """What one call holds: its lines, and the lease id of a shared (Redis) reservation."""
+
+    lines: tuple[BudgetLine, ...]
+    lease: str = ""
+
+
+@dataclass(slots=True)
+class _Ledger:
+    spent: int = 0
+    reserved: int = 0
+    warned: set[float] = field(default_factory=set)
+
+
+class BudgetBook:
+    """The in-process ledgers of some budgets. Not thread-safe: one event loop drives it."""
+
+    def __init__(self, budgets: Sequence[Budget]) -> None:
+        self.budgets = tuple(budgets)
+        self._ledgers: dict[tuple[str, str], _Ledger] = {}
+
+    def lines(self, amount: int, tags: Mapping[str, str], now: float) -> list[BudgetLine]:
+        out = []
+        for budget in self.budgets:
+            scope = budget.scope(tags)
+            if scope is not None:
+                label, reset = period_of(budget, now)
+                out.append(BudgetLine(budget, scope, label, reset, amount))
+        return out
+
+    def reserve(
+        self,
+        amount: int,
+        tags: Mapping[str, str],
+        now: float,
+        lines: list[BudgetLine] | None = None,
+    ) -> BudgetReservation:
+        """Reserve ``amount`` in every budget that applies, or raise BudgetExceededError."""
+        if lines is None:
+            lines = self.lines(amount, tags, now)
+        for line in lines:
+            ledger = self._ledger(line, now)
+            if ledger.spent + ledger.reserved + amount > line.budget.limit_micros:
+                raise exceeded(line, ledger.spent, ledger.reserved)
+        for line in lines:
+            self._ledger(line, now).reserved += amount
+        return BudgetReservation(tuple(lines))
+
+    def settle(self, reservation: BudgetReservation, actual: int) -> list[tuple[BudgetLine, float]]:
+        """Release a reservation and add ``actual``; the warn thresholds crossed, per line."""
+        fired: list[tuple[BudgetLine, float]] = []
+        for line in reservation.lines:
+            ledger = self._ledgers.setdefault((line.scope, line.period), _Ledger())
+            ledger.reserved = max(0, ledger.reserved - line.amount)
+            before, ledger.spent = ledger.spent, ledger.spent + actual
+            limit = line.budget.limit_micros
+            for t in crossed_thresholds(before, ledger.spent, limit, line.budget.warn_at):
+                if t not in ledger.warned:
+                    ledger.warned.add(t)
+                    fired.append((line, t))
+        return fired
+
+    def spent(self, budget: Budget, now: float, tags: Mapping[str, str] | None = None) -> int:
+        scope = budget.scope(tags or {})
+        ledger = self._ledgers.get((scope or "", period_of(budget, now)[0]))
+        return 0 if ledger is None else ledger.spent
+
+    def _ledger(self, line: BudgetLine, now: float) -> _Ledger:
+        key = (line.scope, line.period)
+        ledger = self._ledgers.get(key)
+        if ledger is None:
+            self._drop_ended(now)
+            ledger = self._ledgers[key] = _Ledger()
+        return ledger
+
+    def _drop_ended(self, now: float) -> None:
+        # Ledgers of ended periods with nothing in flight are history: forget them.
+        live = {period_of(b, now)[0] for b in self.budgets}
+        for key in [k for k, v in self._ledgers.items() if k[1] not in live and not v.reserved]:
+            del self._ledgers[key]
+
+
+def exceeded(line: BudgetLine, spent: int, reserved: int) -> BudgetExceededError:
+    tag = line.scope.partition("=")[2] if line.budget.tag is not None else None
+    return BudgetExceededError(
+        limit=usd(line.budget.limit_micros),
+        spent=usd(spent),
+        reserved=usd(reserved),
+        requested=usd(line.amount),
+        reset_at=dt.datetime.fromtimestamp(line.reset_at, dt.timezone.utc),
+        period=line.period,
+        tag=tag,
+        name=line.budget.name,
+    )

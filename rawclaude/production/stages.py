@@ -1,0 +1,256 @@
+"""Admission stages: the budget guard and the circuit breaker.
+
+Both follow the pipeline's stage protocol: ``await admit(call)`` before an
+attempt is sent (raising refuses it: nothing is sent, nothing retried) returns
+a ticket, released exactly once with the attempt's outcome. Each works in
+process, or shared by a fleet through Redis (pass ``redis=``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..client.call import Call, Outcome
+from ..io.redis_breaker import RedisCircuitBreaker
+from ..io.redis_budget import RedisBudgetStore
+from ..policy.breaker import Admission, BreakerConfig, BreakerMachine, breaker_key, classify
+from ..policy.budget import (
+    Budget,
+    BudgetBook,
+    BudgetLine,
+    BudgetReservation,
+    request_cache_write,
+    usd,
+    worst_case_micros,
+)
+from ..policy.cost import Cost, try_cost
+from ..policy.prices import ModelPrice, PriceTable
+from ..wire.errors import CircuitOpenError, ConfigurationError, UnknownModelPriceError
+from ._tasks import Background
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["BudgetGuard", "BudgetWarning", "CircuitBreakerStage"]
+
+log = logging.getLogger("rawclaude")
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetWarning:
+    """A warn threshold crossed (once per period, per budget scope)."""
+
+    budget: Budget
+    scope: str
+    period: str
+    fraction: float
+    limit: Decimal
+
+
+class _BudgetTicket:
+    __slots__ = ("guard", "model", "reservation", "reserved")
+
+    def __init__(self, guard: BudgetGuard, reservation: BudgetReservation, model: str,
+                 reserved: int) -> None:  # fmt: skip
+        self.guard, self.reservation, self.model, self.reserved = (
+            guard, reservation, model, reserved)  # fmt: skip
+
+    def release(self, outcome: Outcome) -> None:
+        self.guard._settle(self, outcome)
+
+
+class BudgetGuard:
+    """Spend limits as an admission stage.
+
+    Before each attempt the worst case of the call (estimated input at its
+    costliest rate plus ``max_tokens``; see :mod:`rawclaude.policy.budget`) is
+    reserved in every budget that applies; a call that does not fit raises
+    :class:`~rawclaude.BudgetExceededError` before anything is sent. On release
+    the actual cost settles it. ``on_warn(BudgetWarning)`` is called once per
+    period and threshold. A model with no price is refused
+    (``UnknownModelPriceError``) unless ``unpriced="allow"``.
+    """
+
+    def __init__(
+        self,
+        budgets: Budget | Sequence[Budget],
+        *,
+        redis: str | Redis | RedisBudgetStore | None = None,
+        prices: PriceTable | None = None,
+        on_warn: Callable[[BudgetWarning], Any] | None = None,
+        unpriced: str = "raise",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.budgets = (budgets,) if isinstance(budgets, Budget) else tuple(budgets)
+        if not self.budgets or not all(isinstance(b, Budget) for b in self.budgets):
+            raise ConfigurationError("budgets must be a Budget or a list of them")
+        if unpriced not in ("raise", "allow"):
+            raise ConfigurationError("unpriced must be 'raise' or 'allow'")
+        self.book = BudgetBook(self.budgets)
+        self.store: RedisBudgetStore | None = None
+        if isinstance(redis, RedisBudgetStore):
+            self.store = redis
+        elif redis is not None:
+            self.store = RedisBudgetStore(redis)
+        self.prices = prices or PriceTable.default()
+        self.on_warn = on_warn
+        self.allow_unpriced = unpriced == "allow"
+        self.clock = clock
+        self._background = Background("budget settlement")
+
+    async def admit(self, call: Call) -> _BudgetTicket | None:
+        model = call.model
+        if model is None:
+            return None  # not a Messages call: nothing to price
+        price = self.prices.lookup(model)
+        if price is None:
+            if self.allow_unpriced:
+                return None
+            raise UnknownModelPriceError(model, "the budget cannot bound its cost")
+        amount = self.worst_case(call, price)
+        now = self.clock()
+        lines = self.book.lines(amount, call.tags, now)
+        if self.store is None:
+            reservation: BudgetReservation | None = self.book.reserve(amount, call.tags, now, lines)
+        else:
+            self._background.bind()
+            reservation = await self.store.reserve(lines)
+        if reservation is None:
+            return None  # Redis down and failing open
+        return _BudgetTicket(self, reservation, model, amount)
+
+    @staticmethod
+    def worst_case(call: Call, price: ModelPrice) -> int:
+        params: Mapping[str, Any] = call.params or {}
+        geo = params.get("inference_geo")
+        return worst_case_micros(
+            price,
+            input_tokens=call.input_tokens,
+            max_tokens=call.max_tokens,
+            cache_write=request_cache_write(
+                params, call.body if isinstance(call.body, bytes) else None
+            ),
+            inference_geo=geo if isinstance(geo, str) else None,
+            fast=params.get("speed") == "fast",
+        )
+
+    def actual(self, ticket: _BudgetTicket, outcome: Outcome) -> int:
+        """What the attempt cost: its usage priced; nothing if nothing was generated;
+        the whole reservation when it is unknown (an abandoned stream without usage)."""
+        if outcome.usage is not None:
+            priced = try_cost(outcome.usage, model=ticket.model, prices=self.prices)
+            return priced.micro_usd if isinstance(priced, Cost) else ticket.reserved
+        if outcome.nothing_generated or outcome.status is None:
+            return 0
+        return ticket.reserved
+
+    def _settle(self, ticket: _BudgetTicket, outcome: Outcome) -> None:
+        actual = self.actual(ticket, outcome)
+        if self.store is None:
+            self._warn(self.book.settle(ticket.reservation, actual))
+        else:
+            store = self.store
+
+            async def settle() -> None:
+                self._warn(await store.settle(ticket.reservation, actual))
+
+            self._background.start(settle())
+
+    def _warn(self, fired: Sequence[tuple[BudgetLine, float]]) -> None:
+        for line, fraction in fired:
+            warning = BudgetWarning(line.budget, line.scope, line.period, fraction,
+                                    usd(line.budget.limit_micros))  # fmt: skip
+            log.warning("rawclaude: %s %s reached %d%% of $%s for %s", line.budget.name,
+                        line.scope, round(fraction * 100), warning.limit, line.period)  # fmt: skip
+            if self.on_warn is not None:
+                try:
+                    self.on_warn(warning)
+                except Exception:
+                    log.warning("rawclaude: on_warn raised; ignored", exc_info=True)
+
+    async def aclose(self) -> None:
+        """Wait for pending settlements (Redis)."""
+        await self._background.drain()
+
+    def __repr__(self) -> str:
+        where = "redis" if self.store is not None else "in-process"
+        return f"BudgetGuard({len(self.budgets)} budgets, {where})"
+
+
+class _BreakerTicket:
+    __slots__ = ("admission", "key", "stage")
+
+    def __init__(self, stage: CircuitBreakerStage, key: str, admission: Admission) -> None:
+        self.stage, self.key, self.admission = stage, key, admission
+
+    def release(self, outcome: Outcome) -> None:
+        self.stage._record(self, outcome)
+
+
+class CircuitBreakerStage:
+    """A circuit per (base URL, model) as an admission stage (see
+    :mod:`rawclaude.policy.breaker` for states and what counts as a failure).
+
+    While a circuit is open, calls fail fast with :class:`~rawclaude.CircuitOpenError`
+    (which :class:`Fallbacks` treats like an overload). ``redis=`` shares the
+    circuits with every process (fail-open when Redis is unreachable).
+    """
+
+    def __init__(
+        self,
+        config: BreakerConfig | None = None,
+        *,
+        redis: str | Redis | RedisCircuitBreaker | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or BreakerConfig()
+        self.shared: RedisCircuitBreaker | None = None
+        if isinstance(redis, RedisCircuitBreaker):
+            self.shared = redis
+        elif redis is not None:
+            self.shared = RedisCircuitBreaker(redis, config=self.config)
+        self.clock = clock
+        self.machines: dict[str, BreakerMachine] = {}
+        self._background = Background("circuit breaker report")
+
+    async def admit(self, call: Call) -> _BreakerTicket:
+        key = breaker_key(call.pipeline.base_url, call.model)
+        if self.shared is None:
+            machine = self.machines.get(key)
+            if machine is None:
+                machine = self.machines[key] = BreakerMachine(self.config)
+            admission = machine.admit(self.clock())
+        else:
+            self._background.bind()
+            admission = await self.shared.admit(key)
+        if not admission.allowed:
+            retry_in = admission.retry_in
+            raise CircuitOpenError(
+                key, probe_at=time.time() + retry_in, retry_in=retry_in,
+                state=admission.state.value,
+            )  # fmt: skip
+        return _BreakerTicket(self, key, admission)
+
+    def _record(self, ticket: _BreakerTicket, outcome: Outcome) -> None:
+        verdict = classify(outcome.error, status=outcome.status)
+        probe = ticket.admission.probe
+        if self.shared is None:
+            machine = self.machines.get(ticket.key)
+            if machine is not None:
+                machine.record(verdict, self.clock(), probe=probe)
+        else:
+            shared = self.shared
+            token = ticket.admission.token
+            self._background.start(shared.record(ticket.key, verdict, token=token))
+
+    async def aclose(self) -> None:
+        await self._background.drain()
+
+    def __repr__(self) -> str:
+        where = "redis" if self.shared is not None else "in-process"
+        return f"CircuitBreakerStage({where}, {len(self.machines)} circuits)"
