@@ -69,7 +69,11 @@ class Browser:
         target = (await self.send("Target.createTarget", {"url": "about:blank"}))["targetId"]
         attached = await self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
         page = Page(self, target, attached["sessionId"])
-        await page.eval(f"location.href = {url!r}")
+        try:
+            await page.eval(f"location.href = {url!r}")
+        except RuntimeError as exc:  # the navigation may win the race with the reply
+            if "navigated or closed" not in str(exc):
+                raise
         await page.until("document.readyState === 'complete' && location.href !== 'about:blank'")
         return page
 
@@ -99,7 +103,13 @@ class Page:
 
         async def poll() -> Any:
             while True:
-                value = await self.eval(expression)
+                try:
+                    value = await self.eval(expression)
+                except RuntimeError as exc:
+                    # Evaluated while the page navigates: the old context is gone.
+                    if "navigated or closed" not in str(exc):
+                        raise
+                    value = None
                 if value:
                     return value
                 await asyncio.sleep(0.05)

@@ -52,6 +52,8 @@ def _expect_value(case: str, client: str, key: str) -> bool:
         return False
     if key in ("own_import_ms", "vs_floor"):
         return client == "rawclaude"
+    if key.startswith("fake_"):  # the CLI's embedded fake server: rawclaude's only
+        return client == "rawclaude"
     if key == "import_vs_floor_ms":
         return client in ("rawclaude", "sdk")
     needs_redis = case == "share" or key.startswith("redis")
