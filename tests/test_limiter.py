@@ -526,3 +526,87 @@ async def test_custom_bucket_factory() -> None:
 
     RateLimiter(requests_per_minute=60, output_tokens_per_minute=120, bucket_factory=factory)
     assert made == [("requests", 1.0, 60.0), ("output_tokens", 2.0, 120.0)]
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+async def test_try_reserve_takes_everything_or_nothing() -> None:
+    limiter = RateLimiter(
+        requests_per_minute=60,
+        input_tokens_per_minute=6000,
+        output_tokens_per_minute=600,
+        max_concurrency=2,
+    )
+    res = limiter.try_reserve(input_tokens=1000, output_tokens=64000)
+    assert res is not None
+    assert (res.input_tokens, res.output_tokens) == (1000, 600)  # clamped to capacity
+    assert limiter.in_flight == 1
+    # output is empty now: nothing at all is taken from the other buckets
+    assert limiter.try_reserve(input_tokens=1000, output_tokens=1) is None
+    assert _bucket(limiter, "requests").tokens == pytest.approx(59, abs=0.1)
+    assert _bucket(limiter, "input_tokens").tokens == pytest.approx(5000, abs=5)
+    assert limiter.in_flight == 1
+    res.release_nowait(input_tokens_used=400, output_tokens_used=100)
+    assert _bucket(limiter, "input_tokens").tokens == pytest.approx(5600, abs=5)
+    assert _bucket(limiter, "output_tokens").tokens == pytest.approx(500, abs=2)
+    assert limiter.in_flight == 0
+    # amounts the slow path rejects are left to it
+    assert limiter.try_reserve(input_tokens=-1, output_tokens=0) is None
+    assert limiter.try_reserve(input_tokens=1.5, output_tokens=0) is None  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        await limiter.reserve(input_tokens=-1, output_tokens=0)
+    assert limiter.in_flight == 0
+
+
+async def test_try_reserve_never_overtakes_a_waiter_or_a_pause() -> None:
+    limiter = RateLimiter(output_tokens_per_minute=60, max_concurrency=1)
+    held = limiter.try_reserve(input_tokens=0, output_tokens=0)
+    assert held is not None
+    assert limiter.try_reserve(input_tokens=0, output_tokens=0) is None  # no slot
+    waiting = asyncio.create_task(limiter.reserve(input_tokens=0, output_tokens=1))
+    await asyncio.sleep(0.01)
+    held.release_nowait()  # the slot is handed to the waiter, not counted free
+    assert limiter.try_reserve(input_tokens=0, output_tokens=0) is None
+    res = await asyncio.wait_for(waiting, 0.5)
+    res.release_nowait()
+    # a queued bucket waiter holds the fast path back as well
+    _bucket(limiter, "output_tokens").try_acquire(59)
+    queued = asyncio.create_task(limiter.reserve(input_tokens=0, output_tokens=30))
+    await asyncio.sleep(0.01)
+    assert limiter.try_reserve(input_tokens=0, output_tokens=0) is None  # slot taken by it
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    limiter.observe(429, _state(retry_after=5))
+    assert limiter.try_reserve(input_tokens=0, output_tokens=0) is None  # paused
+    assert limiter.in_flight == 0
+
+
+async def test_try_reserve_is_none_with_shared_buckets() -> None:
+    class Remote(TokenBucket):  # not an in-process TokenBucket by class: no fast path
+        pass
+
+    limiter = RateLimiter(
+        requests_per_minute=60, bucket_factory=lambda name, rate, cap: Remote(rate, cap)
+    )
+    assert limiter.try_reserve(input_tokens=0, output_tokens=0) is None
+    res = await limiter.reserve(input_tokens=0, output_tokens=0)
+    await res.release()
+
+
+async def test_slot_granted_while_cancelled_is_passed_on() -> None:
+    limiter = RateLimiter(max_concurrency=1)
+    held = await limiter.reserve(input_tokens=0, output_tokens=0)
+    first = asyncio.create_task(limiter.reserve(input_tokens=0, output_tokens=0))
+    second = asyncio.create_task(limiter.reserve(input_tokens=0, output_tokens=0))
+    await asyncio.sleep(0.01)
+    held.release_nowait()  # hands the slot to `first` ...
+    first.cancel()  # ... which is cancelled before it runs: the slot goes on
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    res = await asyncio.wait_for(second, 0.5)
+    assert limiter.in_flight == 1
+    await res.release()
+    assert limiter.in_flight == 0 and limiter._slots is not None
+    assert limiter._slots.free == 1 and limiter._slots.waiting == 0

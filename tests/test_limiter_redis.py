@@ -161,7 +161,7 @@ async def test_cancel_during_a_granting_script_call_gives_tokens_back(
 async def test_evalsha_falls_back_after_script_flush(
     bucket_factory: Any, raw: aioredis.Redis
 ) -> None:
-    bucket = bucket_factory(_key(), 1.0, 5.0)
+    bucket = bucket_factory(_key(), 0.001, 5.0)  # no refill to speak of on a slow machine
     await bucket.acquire(1)
     await raw.script_flush()  # as after a restart or failover: NOSCRIPT next time
     await bucket.acquire(1)
@@ -193,7 +193,7 @@ async def test_fail_closed_when_the_server_stops(own_redis_server: RedisServer) 
         await limiter.reserve(input_tokens=10, output_tokens=10)
     assert PASSWORD not in str(info.value) and PASSWORD not in repr(limiter)
     assert limiter.in_flight == 0
-    assert not limiter._slots or not limiter._slots.locked()  # the slot was given back
+    assert not limiter._slots or limiter._slots.free > 0  # the slot was given back
     await limiter.aclose()
 
 

@@ -322,6 +322,32 @@ async def test_admission_stages_are_released_once_per_attempt(server: ScriptedSe
     assert stage.outcomes[1].complete and stage.outcomes[1].usage is not None
 
 
+async def test_admit_now_is_tried_first_and_wait_falls_back_to_admit(
+    server: ScriptedServer,
+) -> None:
+    from rawclaude.client.admission import WAIT
+
+    class SyncStage(CountingStage):
+        def __init__(self, answers: list[Any]) -> None:
+            super().__init__()
+            self.answers = answers
+            self.asked = 0
+
+        def admit_now(self, call: Call) -> Any:
+            self.asked += 1
+            answer = self.answers.pop(0)
+            return self if answer == "ticket" else answer
+
+    server.queue(ok(), ok(), ok())
+    stage = SyncStage(["ticket", WAIT, None])
+    async with client_for(server, admission=[stage]) as client:
+        for _ in range(3):
+            await create(client)
+    # 1: admitted synchronously; 2: WAIT, so admit() ran; 3: None, nothing held
+    assert stage.asked == 3 and stage.admitted == 1
+    assert len(stage.outcomes) == 2 and all(o.complete for o in stage.outcomes)
+
+
 async def test_a_refusing_stage_sends_nothing_and_is_not_retried(server: ScriptedServer) -> None:
     class Refuse:
         async def admit(self, call: Call) -> None:

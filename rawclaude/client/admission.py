@@ -9,6 +9,11 @@ a stream's lease ends (finished, closed, cancelled, garbage collected).
 ``release`` is synchronous so that it can run anywhere, a finalizer included;
 a stage with remote state (Redis) starts a background task from it.
 
+A stage may also offer ``admit_now(call)``: the same decision taken without
+awaiting, returning the ticket (or None), or :data:`WAIT` when it would have
+to wait -- then the pipeline awaits ``admit``. The pipeline tries it first, so
+an attempt that nothing holds back costs no coroutine per stage.
+
 The rate limiter is the first stage (:class:`LimiterStage`); the budget guard
 and the circuit breaker plug in after it through ``Client(admission=[...])``.
 """
@@ -16,17 +21,17 @@ and the circuit breaker plug in after it through ``Client(admission=[...])``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from ..io.limiter import RateLimiter, Reservation
-from ..policy.ratelimit import usage_for_limiter
+from ..policy.ratelimit import input_tokens_used
 from ..wire.errors import RateLimitPausedError
 from .call import Call, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["AdmissionStage", "LimiterStage", "Ticket", "release_all"]
+__all__ = ["WAIT", "AdmissionStage", "LimiterStage", "Ticket", "release_all"]
 
 log = logging.getLogger("rawclaude")
 
@@ -45,6 +50,17 @@ class AdmissionStage(Protocol):
     async def admit(self, call: Call) -> Ticket | None: ...
 
 
+class _Wait:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "WAIT"
+
+
+#: What ``admit_now`` returns when the stage cannot decide without waiting.
+WAIT: Final = _Wait()
+
+
 class _LimiterTicket:
     __slots__ = ("_reservation",)
 
@@ -52,12 +68,16 @@ class _LimiterTicket:
         self._reservation = reservation
 
     def release(self, outcome: Outcome) -> None:
-        if outcome.nothing_generated:
-            used: dict[str, int | None] = {"output_tokens_used": 0, "input_tokens_used": 0}
+        usage = outcome.usage
+        if usage is not None and outcome.complete:
+            self._reservation.release_nowait(
+                output_tokens_used=usage.output_tokens, input_tokens_used=input_tokens_used(usage)
+            )
+        elif outcome.nothing_generated:
+            self._reservation.release_nowait(output_tokens_used=0, input_tokens_used=0)
         else:
             # Unknown usage (an abandoned stream, a broken connection) refunds nothing.
-            used = usage_for_limiter(outcome.usage if outcome.complete else None)
-        self._reservation.release_nowait(**used)
+            self._reservation.release_nowait()
 
 
 class LimiterStage:
@@ -68,6 +88,12 @@ class LimiterStage:
     def __init__(self, limiter: RateLimiter, max_retry_wait: float) -> None:
         self.limiter = limiter
         self.max_retry_wait = max_retry_wait
+
+    def admit_now(self, call: Call) -> Ticket | _Wait | None:
+        reservation = self.limiter.try_reserve(
+            input_tokens=call.input_tokens, output_tokens=call.max_tokens
+        )
+        return WAIT if reservation is None else _LimiterTicket(reservation)
 
     async def admit(self, call: Call) -> Ticket | None:
         limiter = self.limiter

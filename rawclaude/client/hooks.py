@@ -120,10 +120,18 @@ class HookSet:
         return HookSet((*self.hooks, *more))
 
     def emit_request(self, record: RequestRecord) -> None:
-        _emit(self.request, record)
+        for method in self.request:
+            try:
+                method(record)
+            except Exception:  # a hook never breaks the call
+                _hook_failed(method)
 
     def emit_complete(self, record: CallRecord) -> None:
-        _emit(self.complete, record)
+        for method in self.complete:
+            try:
+                method(record)
+            except Exception:
+                _hook_failed(method)
 
 
 def _methods(hooks: tuple[Any, ...], name: str) -> tuple[Callable[[Any], None], ...]:
@@ -131,12 +139,8 @@ def _methods(hooks: tuple[Any, ...], name: str) -> tuple[Callable[[Any], None], 
     return tuple(m for m in found if callable(m))
 
 
-def _emit(methods: tuple[Callable[[Any], None], ...], record: Any) -> None:
-    for method in methods:
-        try:
-            method(record)
-        except Exception:  # a hook never breaks the call
-            log.warning("rawclaude: hook %r raised; ignored", method, exc_info=True)
+def _hook_failed(method: Callable[[Any], None]) -> None:
+    log.warning("rawclaude: hook %r raised; ignored", method, exc_info=True)
 
 
 #: The empty hook set (shared; immutable).

@@ -43,7 +43,7 @@ from ..wire.errors import (
     SpendLimitError,
 )
 from ..wire.models import Usage
-from .admission import AdmissionStage, Ticket, release_all
+from .admission import WAIT, AdmissionStage, Ticket, release_all
 from .call import Call, Outcome
 from .hooks import CallRecord, HookSet, RequestRecord
 from .lease import StreamLease
@@ -173,6 +173,8 @@ class Pipeline:
         self.shared = shared
         self.retry_policy = retry_policy
         self.admission = tuple(admission)
+        # Each stage with its synchronous admit_now, when it has one (tried first).
+        self._admitters = tuple((stage, getattr(stage, "admit_now", None)) for stage in admission)
         self.middleware = tuple(middleware)
         self.max_response_size = max_response_size
         self.max_error_body_size = max_error_body_size
@@ -306,10 +308,12 @@ class Pipeline:
     async def _admit(self, call: Call) -> list[Ticket]:
         tickets: list[Ticket] = []
         try:
-            for stage in self.admission:
-                ticket = await stage.admit(call)
+            for stage, admit_now in self._admitters:
+                ticket = WAIT if admit_now is None else admit_now(call)
+                if ticket is WAIT:
+                    ticket = await stage.admit(call)
                 if ticket is not None:
-                    tickets.append(ticket)
+                    tickets.append(ticket)  # type: ignore[arg-type]
         except BaseException as exc:
             release_all(tickets, Outcome(error=exc))
             raise

@@ -45,13 +45,11 @@ logger = logging.getLogger("rawclaude.limiter")
 _EPSILON = 1e-9
 
 
-def _loop_time() -> float:
-    # The running loop's clock, so deadlines line up with loop.call_at; outside
-    # a loop (pure, synchronous use) the same monotonic clock asyncio uses.
-    try:
-        return asyncio.get_running_loop().time()
-    except RuntimeError:
-        return time.monotonic()
+#: The buckets' clock: the monotonic clock asyncio's loop reads (``loop.time()``),
+#: read directly (a loop lookup per read costs more than the bucket math). Timers
+#: are set from deltas (``loop.call_at(loop.time() + delay)``), so a loop with
+#: another clock (uvloop) still wakes on time.
+_loop_time = time.monotonic
 
 
 # --------------------------------------------------------------------------- bucket
@@ -77,7 +75,7 @@ class TokenBucket:
     one above ``capacity`` (it could never be granted), raises ``ValueError``
     at once. A cancelled waiter takes no tokens and leaves no trace.
 
-    The clock is the running event loop's (``loop.time()``); pass ``clock``
+    The clock is the monotonic clock asyncio's loop uses; pass ``clock``
     (seconds, monotonic) to drive the synchronous methods from a fake clock.
     """
 
@@ -167,18 +165,35 @@ class TokenBucket:
 
     def _take_now(self, amount: float, now: float) -> bool:
         """:meth:`try_acquire` for the limiter's hot path: ``amount`` already
-        checked, ``now`` read once for all buckets. Same rules: FIFO, pauses."""
+        checked, ``now`` read once for all buckets. Same rules: FIFO, pauses.
+        The refill is inlined (this runs for every bucket of every request)."""
         if self._waiters or now < self._paused_until:
             return False
-        tokens = self._refill(now)
-        if amount - tokens > _EPSILON * max(1.0, amount):
+        tokens = self._tokens
+        updated = self._updated
+        if updated is None or now > updated:
+            if updated is not None:
+                tokens += (now - updated) * self._rate
+                if tokens > self._capacity:
+                    tokens = self._capacity
+            self._updated = now
+        if amount - tokens > _EPSILON * (amount if amount > 1.0 else 1.0):
+            self._tokens = tokens
             return False
         self._tokens = tokens - amount
         return True
 
     def _give_back_now(self, amount: float, now: float) -> None:
-        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked)."""
-        self._tokens = min(self._capacity, self._refill(now) + amount)
+        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked);
+        the refill inlined: min(capacity, refilled + amount)."""
+        tokens = self._tokens + amount
+        updated = self._updated
+        if updated is None or now > updated:
+            if updated is not None:
+                tokens += (now - updated) * self._rate
+            self._updated = now
+        capacity = self._capacity
+        self._tokens = tokens if tokens < capacity else capacity
         if self._waiters:
             self._serve()
 
@@ -243,6 +258,57 @@ class TokenBucket:
 
 
 # --------------------------------------------------------------------------- limiter
+
+
+class _Slots:
+    """The concurrency slots: a counter and a FIFO of waiters, handed over on release.
+
+    Like ``asyncio.Semaphore`` but with a synchronous :meth:`try_take` for the
+    limiter's fast path. Invariant: while a live waiter is queued, ``free`` is
+    0 (a release hands its slot to the head waiter instead of counting it), so
+    :meth:`try_take` never overtakes a waiter.
+    """
+
+    __slots__ = ("_waiters", "free", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def try_take(self) -> bool:
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.try_take():
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed over in the same turn as the cancel: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(future)
+            raise
+
+    def release(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            future = waiters.popleft()
+            if not future.done():
+                future.set_result(None)  # the slot goes to this waiter
+                return
+        self.free += 1
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for f in self._waiters if not f.done())
 
 
 class Bucket(Protocol):
@@ -396,13 +462,17 @@ class RateLimiter:
         self._input = _build(make, "input_tokens", input_tokens_per_minute, burst)
         self._output = _build(make, "output_tokens", output_tokens_per_minute, burst)
         self._max_concurrency = _check_concurrency(max_concurrency)
-        self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self._slots = _Slots(max_concurrency) if max_concurrency else None
         self._in_flight = 0
         self._paused_until = -math.inf
         self._state: RateLimitState | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         #: Every bucket is an in-process TokenBucket: the synchronous fast paths apply.
         self._local = all(b.__class__ is TokenBucket for b in self.buckets.values())
+        # The fast path's buckets, read once: (requests, input, output), local only.
+        self._fast: tuple[TokenBucket | None, TokenBucket | None, TokenBucket | None] | None = (
+            (self._requests, self._input, self._output) if self._local else None  # type: ignore[assignment]
+        )
 
     @property
     def state(self) -> RateLimitState | None:
@@ -440,12 +510,14 @@ class RateLimiter:
         ``output_tokens`` is the request's ``max_tokens`` (what it may use).
         If cancelled (or failing) midway, everything taken so far is given back.
         """
+        reservation = self.try_reserve(input_tokens=input_tokens, output_tokens=output_tokens)
+        if reservation is not None:
+            return reservation
         plan = self._plan(input_tokens, output_tokens)
         if self._slots is not None:
-            await self._slots.acquire()
+            await self._slots.take()
         if self._local and self._take_all_now(plan):
-            # Every bucket local, tokens there, nobody queued, no pause: one
-            # clock read and no coroutine per bucket (the common case).
+            # Waited for a slot only: the tokens are there, no coroutine per bucket.
             self._in_flight += 1
             return Reservation(self, *self._reserved(plan))
         taken: list[tuple[Bucket, float]] = []
@@ -463,6 +535,51 @@ class RateLimiter:
             raise
         self._in_flight += 1
         return Reservation(self, *self._reserved(plan))
+
+    def try_reserve(self, *, input_tokens: int, output_tokens: int) -> Reservation | None:
+        """:meth:`reserve` without waiting: the reservation if a slot and every
+        bucket's tokens are there now (nobody queued ahead, no pause), else None
+        and nothing taken. Always None with shared (Redis) buckets.
+
+        The admission fast path: one clock read, no coroutine. Amounts that are
+        not plain ints return None, so that :meth:`reserve` checks (and rejects)
+        them.
+        """
+        fast = self._fast
+        if fast is None or type(input_tokens) is not int or type(output_tokens) is not int:
+            return None
+        if input_tokens < 0 or output_tokens < 0:
+            return None
+        slots = self._slots
+        if slots is not None and slots.free <= 0:
+            return None
+        requests, inputs, outputs = fast
+        now = _loop_time()
+        if now < self._paused_until:
+            return None
+        # Take from each bucket in turn; give back what was taken if one is
+        # short (rare: the fast path is for when nothing is short).
+        if requests is not None and not requests._take_now(1.0, now):
+            return None
+        taken_in = taken_out = 0.0
+        if inputs is not None and input_tokens:
+            taken_in = input_tokens if input_tokens < inputs._capacity else inputs._capacity
+            if not inputs._take_now(taken_in, now):
+                if requests is not None:
+                    requests._give_back_now(1.0, now)
+                return None
+        if outputs is not None and output_tokens:
+            taken_out = output_tokens if output_tokens < outputs._capacity else outputs._capacity
+            if not outputs._take_now(taken_out, now):
+                if requests is not None:
+                    requests._give_back_now(1.0, now)
+                if taken_in:
+                    inputs._give_back_now(taken_in, now)  # type: ignore[union-attr]
+                return None
+        if slots is not None:
+            slots.free -= 1
+        self._in_flight += 1
+        return Reservation(self, taken_in, taken_out)
 
     def _take_all_now(self, plan: list[tuple[Bucket, float]]) -> bool:
         now = _loop_time()
@@ -537,12 +654,25 @@ class RateLimiter:
     def _finish_nowait(
         self, res: Reservation, input_used: int | None, output_used: int | None
     ) -> None:
-        refunds = self._free(res, input_used, output_used)
-        if refunds and self._local:
-            now = _loop_time()
-            for bucket, amount in refunds:
-                bucket._give_back_now(amount, now)  # type: ignore[attr-defined]
+        fast = self._fast
+        if fast is not None:
+            # All local: free the slot and refund inline, one clock read at most.
+            self._in_flight -= 1
+            if self._slots is not None:
+                self._slots.release()
+            _, inputs, outputs = fast
+            now = -1.0
+            if inputs is not None and input_used is not None:
+                amount = res.input_tokens - input_used
+                if amount > 0:
+                    now = _loop_time()
+                    inputs._give_back_now(amount, now)
+            if outputs is not None and output_used is not None:
+                amount = res.output_tokens - output_used
+                if amount > 0:
+                    outputs._give_back_now(amount, now if now >= 0 else _loop_time())
             return
+        refunds = self._free(res, input_used, output_used)
         for bucket, amount in refunds:
             self._background(bucket.refund(amount))
 

@@ -31,6 +31,7 @@ from .retry_after import parse_retry_after
 
 __all__ = [
     "NOTHING_USED",
+    "input_tokens_used",
     "usage_for_limiter",
     "RateLimitWindow",
     "RateLimitState",
@@ -192,5 +193,11 @@ def usage_for_limiter(usage: Usage | None) -> dict[str, int | None]:
         return {"output_tokens_used": None, "input_tokens_used": None}
     return {
         "output_tokens_used": usage.output_tokens,
-        "input_tokens_used": usage.input_tokens + (usage.cache_creation_input_tokens or 0),
+        "input_tokens_used": input_tokens_used(usage),
     }
+
+
+def input_tokens_used(usage: Usage) -> int:
+    """Input tokens as the input-tokens-per-minute limit counts them: cache
+    writes count, cache reads do not (docs: "Rate limits", "Cache-aware ITPM")."""
+    return usage.input_tokens + (usage.cache_creation_input_tokens or 0)
