@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol
 
-from ..policy.bucket import check_amount, grant_delay, non_negative, positive, refill
+from ..policy.bucket import check_amount, grant_delay, non_negative, positive
 from ..policy.ratelimit import RateLimitState
 from ..wire.errors import ConfigurationError, RateLimiterUnavailableError
 
@@ -49,7 +49,7 @@ _EPSILON = 1e-9
 #: read directly (a loop lookup per read costs more than the bucket math). Timers
 #: are set from deltas (``loop.call_at(loop.time() + delay)``), so a loop with
 #: another clock (uvloop) still wakes on time.
-_loop_time = time.monotonic
+_monotonic = time.monotonic
 
 
 # --------------------------------------------------------------------------- bucket
@@ -84,7 +84,7 @@ class TokenBucket:
     ) -> None:
         self._rate = positive("rate", rate)
         self._capacity = positive("capacity", capacity)
-        self._clock = clock or _loop_time
+        self._clock = clock or _monotonic
         self._tokens = self._capacity
         self._updated: float | None = None  # set on first use, in the right clock
         self._paused_until = -math.inf
@@ -166,42 +166,32 @@ class TokenBucket:
     def _take_now(self, amount: float, now: float) -> bool:
         """:meth:`try_acquire` for the limiter's hot path: ``amount`` already
         checked, ``now`` read once for all buckets. Same rules: FIFO, pauses.
-        The refill is inlined (this runs for every bucket of every request)."""
+        (This runs for every bucket of every request: no helper calls.)"""
         if self._waiters or now < self._paused_until:
             return False
-        tokens = self._tokens
-        updated = self._updated
-        if updated is None or now > updated:
-            if updated is not None:
-                tokens += (now - updated) * self._rate
-                if tokens > self._capacity:
-                    tokens = self._capacity
-            self._updated = now
+        tokens = self._refill(now)
         if amount - tokens > _EPSILON * (amount if amount > 1.0 else 1.0):
-            self._tokens = tokens
             return False
         self._tokens = tokens - amount
         return True
 
     def _give_back_now(self, amount: float, now: float) -> None:
-        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked);
-        the refill inlined: min(capacity, refilled + amount)."""
-        tokens = self._tokens + amount
-        updated = self._updated
-        if updated is None or now > updated:
-            if updated is not None:
-                tokens += (now - updated) * self._rate
-            self._updated = now
+        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked)."""
+        tokens = self._refill(now) + amount
         capacity = self._capacity
         self._tokens = tokens if tokens < capacity else capacity
         if self._waiters:
             self._serve()
 
     def _refill(self, now: float) -> float:
-        if self._updated is None:
+        # policy.bucket.refill, written out: this runs for every bucket of every request.
+        updated = self._updated
+        if updated is None:
             self._updated = now
-        elif now > self._updated:
-            self._tokens = refill(self._tokens, now - self._updated, self._rate, self._capacity)
+        elif now > updated:
+            tokens = self._tokens + (now - updated) * self._rate
+            capacity = self._capacity
+            self._tokens = tokens if tokens < capacity else capacity
             self._updated = now
         return self._tokens
 
@@ -263,27 +253,21 @@ class TokenBucket:
 class _Slots:
     """The concurrency slots: a counter and a FIFO of waiters, handed over on release.
 
-    Like ``asyncio.Semaphore`` but with a synchronous :meth:`try_take` for the
-    limiter's fast path. Invariant: while a live waiter is queued, ``free`` is
-    0 (a release hands its slot to the head waiter instead of counting it), so
-    :meth:`try_take` never overtakes a waiter.
+    Like ``asyncio.Semaphore``, but the limiter's fast path reads and takes
+    ``free`` synchronously. Invariant: while a live waiter is queued, ``free``
+    is 0 (a release hands its slot to the head waiter instead of counting it),
+    so taking a free slot never overtakes a waiter.
     """
 
-    __slots__ = ("_waiters", "free", "size")
+    __slots__ = ("_waiters", "free")
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self.free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    def try_take(self) -> bool:
+    async def take(self) -> None:
         if self.free > 0:
             self.free -= 1
-            return True
-        return False
-
-    async def take(self) -> None:
-        if self.try_take():
             return
         future = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
@@ -487,7 +471,7 @@ class RateLimiter:
     @property
     def paused_for(self) -> float:
         """Seconds until a 429 pause ends (0.0 when not paused)."""
-        return max(0.0, self._paused_until - _loop_time())
+        return max(0.0, self._paused_until - _monotonic())
 
     @property
     def pausing(self) -> bool:
@@ -554,7 +538,7 @@ class RateLimiter:
         if slots is not None and slots.free <= 0:
             return None
         requests, inputs, outputs = fast
-        now = _loop_time()
+        now = _monotonic()
         if now < self._paused_until:
             return None
         # Take from each bucket in turn; give back what was taken if one is
@@ -582,7 +566,7 @@ class RateLimiter:
         return Reservation(self, taken_in, taken_out)
 
     def _take_all_now(self, plan: list[tuple[Bucket, float]]) -> bool:
-        now = _loop_time()
+        now = _monotonic()
         if now < self._paused_until:
             return False
         taken: list[tuple[TokenBucket, float]] = []
@@ -642,7 +626,7 @@ class RateLimiter:
         # The buckets are paused too; this also covers a limiter that has only
         # max_concurrency, and keeps waiters off a shared backend meanwhile.
         # A deadline, not an event, is awaited; a later 429 may move it.
-        while (delay := self._paused_until - _loop_time()) > 0:  # noqa: ASYNC110
+        while (delay := self._paused_until - _monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
     async def _finish(
@@ -665,12 +649,12 @@ class RateLimiter:
             if inputs is not None and input_used is not None:
                 amount = res.input_tokens - input_used
                 if amount > 0:
-                    now = _loop_time()
+                    now = _monotonic()
                     inputs._give_back_now(amount, now)
             if outputs is not None and output_used is not None:
                 amount = res.output_tokens - output_used
                 if amount > 0:
-                    outputs._give_back_now(amount, now if now >= 0 else _loop_time())
+                    outputs._give_back_now(amount, now if now >= 0 else _monotonic())
             return
         refunds = self._free(res, input_used, output_used)
         for bucket, amount in refunds:
@@ -705,7 +689,7 @@ class RateLimiter:
     def _pause(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        self._paused_until = max(self._paused_until, _loop_time() + seconds)
+        self._paused_until = max(self._paused_until, _monotonic() + seconds)
         for bucket in self.buckets.values():
             self._background(bucket.pause_for(seconds))
 
@@ -732,7 +716,7 @@ class RateLimiter:
         parts = [f"{name}={bucket!r}" for name, bucket in self.buckets.items()]
         if self._max_concurrency is not None:
             parts.append(f"concurrency={self._in_flight}/{self._max_concurrency}")
-        paused = self._paused_until - _loop_time()
+        paused = self._paused_until - _monotonic()
         if paused > 0:
             parts.append(f"paused_for={paused:.3f}s")
         return f"RateLimiter({', '.join(parts)})"
