@@ -144,6 +144,28 @@ async def test_hook_objects_without_methods_are_refused() -> None:
         Client("k", hooks=[object()])
 
 
+def test_inherited_no_op_hook_methods_are_not_called() -> None:
+    from rawclaude.client.hooks import Hook, HookSet
+
+    class Completes(Hook):
+        def on_complete(self, record: object) -> None:
+            pass
+
+    class Requests(Hook):
+        def on_request(self, record: object) -> None:
+            pass
+
+    class Both(Completes, Requests):
+        pass
+
+    done, sent, both = Completes(), Requests(), Both()
+    hooks = HookSet([done, sent, both])
+    # The pipeline builds a RequestRecord only when some hook has a real on_request.
+    assert hooks.request == (sent.on_request, both.on_request)
+    assert hooks.complete == (done.on_complete, both.on_complete)
+    assert not HookSet([Completes()]).request
+
+
 # -- with_options ---------------------------------------------------------------
 
 

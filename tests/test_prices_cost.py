@@ -350,3 +350,51 @@ def test_token_usage_from_struct() -> None:
     assert token_usage(struct) == TokenUsage(1, 2, 4, 0, 3, inference_geo="us")
     assert token_usage(struct).prompt == 8
     assert isinstance(cost(struct, model=OPUS), Cost)
+
+
+def test_integer_units_equal_the_decimal_cost_everywhere() -> None:
+    """cost_units (the path budget, meter and log take) is try_cost's total, exactly:
+    every shipped model, both tiers, batch, geo and fast mode, random token counts."""
+    import random
+
+    from rawclaude.policy.cost import UNITS_PER_USD, cost_units, format_units, units_to_usd
+
+    rng = random.Random(7)
+    table = PriceTable.default()
+    checked = 0
+    for key in table:
+        for _ in range(40):
+            raw = usage(
+                input_tokens=rng.choice([0, 1, 7, 999, 150_000, 250_000]),
+                output_tokens=rng.randrange(0, 70_000),
+                cache_read_input_tokens=rng.choice([0, 3, 100_000]),
+                cache_creation={
+                    "ephemeral_5m_input_tokens": rng.choice([0, 11, 60_000]),
+                    "ephemeral_1h_input_tokens": rng.choice([0, 13]),
+                },
+                inference_geo=rng.choice([None, "global", "us", "eu"]),
+                speed=rng.choice([None, "standard", "fast"]),
+                service_tier=rng.choice([None, "standard", "batch"]),
+            )
+            raw["cache_creation_input_tokens"] = sum(raw["cache_creation"].values())
+            batch = rng.random() < 0.2
+            decimal = try_cost(raw, model=key, batch=batch)
+            units = cost_units(token_usage(raw), key, batch=batch)
+            if isinstance(decimal, Unpriced):
+                assert units is None, (key, raw)
+                continue
+            assert units is not None and units_to_usd(units) == decimal.total, (key, raw)
+            assert D(format_units(units)) == decimal.total
+            assert -(-units // 10**9) == decimal.micro_usd
+            checked += 1
+    assert checked > len(table) * 10
+    assert cost_units(token_usage(usage(input_tokens=5)), "claude-opus-9") is None
+    assert cost_units(token_usage(usage(input_tokens=5)), None) is None
+    # A user rate finer than a unit (1e-15 USD) is priced in decimals, rounded up.
+    fine = PriceTable.default().merge(
+        {"fine": {"input": "0.0000000000001", "output": 1, "cache_write_5m": 1,
+                  "cache_write_1h": 1, "cache_read": 1}}  # fmt: skip
+    )
+    units = cost_units(TokenUsage(input=3), "fine", prices=fine)
+    assert units == 1  # 1e-13 USD per MTok x 3 tokens = 3e-19 USD: one unit, rounded up
+    assert UNITS_PER_USD == 10**15 and format_units(0) == "0" and format_units(10**15) == "1"

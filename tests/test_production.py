@@ -410,3 +410,64 @@ async def test_opentelemetry_span_and_metrics(server: FakeServer) -> None:
     names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert {"gen_ai.client.token.usage", "gen_ai.client.operation.duration",
             "gen_ai.client.operation.time_to_first_chunk"} <= names  # fmt: skip
+
+
+def test_logging_hook_records_match_the_standard_ones(caplog: pytest.LogCaptureFixture) -> None:
+    """The hook copies a template LogRecord; what a handler sees is what
+    Logger.makeRecord would have made (time aside), in every thread, and a
+    custom record factory is still honoured."""
+    import threading
+
+    from rawclaude.client.hooks import CallRecord
+
+    from rawclaude.client import logging_hook
+
+    hook = LoggingHook("rawclaude.test-records")
+    record = CallRecord(kind="messages.create", method="POST", url="u", model="m", ok=True,
+                        status=200, attempts=1, latency=0.5)  # fmt: skip
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, entry: logging.LogRecord) -> None:
+            seen.append(entry)
+
+    logger = logging.getLogger("rawclaude.test-records")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+    try:
+        hook.on_complete(record)
+        worker = threading.Thread(target=hook.on_complete, args=(record,), name="other")
+        worker.start()
+        worker.join()
+        hook.on_complete(record)
+        fields = hook.fields(record)
+        standard = logger.makeRecord(logger.name, logging.INFO, logging_hook.__file__, 0,
+                                     seen[0].msg, (fields,), None, extra={"rawclaude": fields})  # fmt: skip
+        timing = {"created", "msecs", "relativeCreated"}
+        for got in (seen[0], seen[2]):
+            formatted = {"message", "asctime"}  # set by a Formatter the record went through
+            assert set(got.__dict__) - formatted == set(standard.__dict__)
+            for name, value in standard.__dict__.items():
+                if name not in timing and name not in ("args", "rawclaude"):
+                    assert getattr(got, name) == value, name
+            assert got.args == fields and got.rawclaude == fields  # type: ignore[attr-defined]
+            assert abs(got.created - standard.created) < 5
+            assert abs(got.relativeCreated - standard.relativeCreated) < 5000
+            assert "model=m status=200" in got.getMessage()
+        assert seen[1].threadName == "other" and seen[1].thread == worker.ident
+        assert seen[2].thread == threading.get_ident()
+        made: list[str] = []
+        factory = logging.getLogRecordFactory()
+
+        def mine(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            made.append("mine")
+            return factory(*args, **kwargs)
+
+        logging.setLogRecordFactory(mine)
+        try:
+            hook.on_complete(record)
+        finally:
+            logging.setLogRecordFactory(factory)
+        assert made == ["mine"] and seen[3].rawclaude == fields  # type: ignore[attr-defined]
+    finally:
+        logger.handlers.clear()

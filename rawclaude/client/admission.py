@@ -31,7 +31,7 @@ from .call import Call, Outcome
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["WAIT", "AdmissionStage", "LimiterStage", "Ticket", "release_all"]
+__all__ = ["WAIT", "AdmissionStage", "LimiterStage", "Ticket", "Wait", "release_all"]
 
 log = logging.getLogger("rawclaude")
 
@@ -50,7 +50,9 @@ class AdmissionStage(Protocol):
     async def admit(self, call: Call) -> Ticket | None: ...
 
 
-class _Wait:
+class Wait:
+    """The type of :data:`WAIT`."""
+
     __slots__ = ()
 
     def __repr__(self) -> str:
@@ -58,7 +60,7 @@ class _Wait:
 
 
 #: What ``admit_now`` returns when the stage cannot decide without waiting.
-WAIT: Final = _Wait()
+WAIT: Final = Wait()
 
 
 class _LimiterTicket:
@@ -89,7 +91,7 @@ class LimiterStage:
         self.limiter = limiter
         self.max_retry_wait = max_retry_wait
 
-    def admit_now(self, call: Call) -> Ticket | _Wait | None:
+    def admit_now(self, call: Call) -> Ticket | Wait | None:
         reservation = self.limiter.try_reserve(
             input_tokens=call.input_tokens, output_tokens=call.max_tokens
         )

@@ -24,6 +24,7 @@ import msgspec
 
 from ..wire.errors import ConfigurationError
 from ..wire.models import Usage
+from ..wire.usage import TokenUsage
 
 __all__ = ["CallKind", "CallRecord", "Hook", "HookSet", "RequestRecord"]
 
@@ -67,6 +68,8 @@ class CallRecord(msgspec.Struct, kw_only=True):
     ttft: float | None = None
     #: Final usage, or for a stream closed early the last usage it reported.
     usage: Usage | None = None
+    #: :attr:`usage` by billing category (what the meter and the log price).
+    tokens: TokenUsage | None = None
     request_id: str | None = None
     #: The exception that ended the call, if any (a RawClaudeError, or
     #: CancelledError / a caller's exception that interrupted a stream).
@@ -135,7 +138,10 @@ class HookSet:
 
 
 def _methods(hooks: tuple[Any, ...], name: str) -> tuple[Callable[[Any], None], ...]:
-    found = (getattr(h, name, None) for h in hooks)
+    # A Hook subclass's inherited no-op is left out: the pipeline builds no
+    # RequestRecord for a set of hooks none of which looks at one.
+    noop = getattr(Hook, name)
+    found = (getattr(h, name, None) for h in hooks if getattr(type(h), name, None) is not noop)
     return tuple(m for m in found if callable(m))
 
 

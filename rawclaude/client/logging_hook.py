@@ -10,11 +10,14 @@ credential: the pipeline's records carry none. ``ANTHROPIC_LOG=info`` or
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import threading
+import time
 from typing import Any
 
-from ..policy.cost import Cost, try_cost
+from ..policy.cost import cost_units, format_units, token_usage
 from ..policy.prices import PriceTable
 from .hooks import CallRecord, Hook, RequestRecord
 
@@ -43,6 +46,7 @@ class LoggingHook(Hook):
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
         self.level = level
         self.prices = prices
+        self._records = _RecordMaker()
 
     def on_request(self, record: RequestRecord) -> None:
         if self.logger.isEnabledFor(logging.DEBUG):
@@ -56,24 +60,17 @@ class LoggingHook(Hook):
         if not self.logger.isEnabledFor(level):
             return
         fields = self.fields(record)
-        logger = self.logger
-        # makeRecord + handle, as Logger.log does minus findCaller's stack walk
-        # (the caller is always this hook): the costliest step of a log call.
-        entry = logger.makeRecord(
-            logger.name, level, __file__, 0, _MESSAGE, (fields,), None,
-            extra={"rawclaude": fields},
-        )  # fmt: skip
-        logger.handle(entry)
+        self.logger.handle(self._records.make(self.logger, level, fields))
 
     def fields(self, record: CallRecord) -> dict[str, Any]:
         usage = record.usage
         cost: str | None = None
         tokens = (0, 0, 0, 0)
         if usage is not None:
-            priced = try_cost(usage, model=record.model, prices=self.prices)
-            t = priced.tokens
+            t = record.tokens or token_usage(usage)
             tokens = (t.input, t.output, t.cache_write, t.cache_read)
-            cost = f"{priced.total.normalize():f}" if isinstance(priced, Cost) else None
+            units = cost_units(t, record.model, prices=self.prices)
+            cost = None if units is None else format_units(units)
         return {
             "kind": record.kind,
             "model": record.model,
@@ -91,6 +88,61 @@ class LoggingHook(Hook):
             "request_id": record.request_id,
             "tags": dict(record.tags),
         }
+
+
+class _RecordMaker:
+    """LogRecords for the hook's one call site, copied from a template.
+
+    ``LogRecord.__init__`` works out per record what never changes for one call
+    site in one thread (file and module names, process, thread and their
+    names): the costliest part of a log call. The template is a record made
+    by ``LogRecord`` itself, remade when the thread, process, logger or level
+    changes; each record copies it and sets its time and message. With a
+    custom record factory or a Logger subclass that overrides ``makeRecord``,
+    records are made the standard way.
+    """
+
+    __slots__ = ("_key", "_start", "_template")
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] = ()
+        self._template: dict[str, Any] = {}
+        self._start = 0.0
+
+    def make(self, logger: logging.Logger, level: int, fields: dict[str, Any]) -> logging.LogRecord:
+        if (
+            logging.getLogRecordFactory() is not logging.LogRecord
+            or type(logger).makeRecord is not logging.Logger.makeRecord
+        ):
+            return logger.makeRecord(logger.name, level, __file__, 0, _MESSAGE, (fields,), None,
+                                     extra={"rawclaude": fields})  # fmt: skip
+        key = (threading.get_ident(), os.getpid(), logger.name, level)
+        if key != self._key:
+            model = logging.LogRecord(logger.name, level, __file__, 0, _MESSAGE, (), None)
+            self._template = dict(model.__dict__)
+            self._start = model.created - model.relativeCreated / 1000
+            self._key = key
+        entry = dict(self._template)
+        now = time.time()
+        entry["created"] = now
+        entry["msecs"] = int((now - int(now)) * 1000) + 0.0
+        entry["relativeCreated"] = (now - self._start) * 1000
+        entry["args"] = fields
+        entry["rawclaude"] = fields
+        if "taskName" in entry:  # Python 3.12+: the asyncio task logging from
+            entry["taskName"] = _task_name()
+        record = logging.LogRecord.__new__(logging.LogRecord)
+        record.__dict__ = entry
+        return record
+
+
+def _task_name() -> str | None:
+    if not getattr(logging, "logAsyncioTasks", False):
+        return None
+    try:
+        return asyncio.current_task().get_name()  # type: ignore[union-attr]
+    except Exception:
+        return None
 
 
 def logging_hook_from_env(environ: Any = None) -> LoggingHook | None:

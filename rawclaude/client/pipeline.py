@@ -43,6 +43,7 @@ from ..wire.errors import (
     SpendLimitError,
 )
 from ..wire.models import Usage
+from ..wire.usage import token_usage
 from .admission import WAIT, AdmissionStage, Ticket, release_all
 from .call import Call, Outcome
 from .hooks import CallRecord, HookSet, RequestRecord
@@ -134,6 +135,7 @@ class Tracker:
             latency=time.perf_counter() - self.started,
             ttft=self.ttft,
             usage=self.usage,
+            tokens=None if self.usage is None else token_usage(self.usage),
             request_id=self.request_id,
             error=error,
             end=end,

@@ -147,6 +147,9 @@ class Admission:
     token: str = ""
 
 
+_ADMIT_CLOSED = Admission(True, State.CLOSED)  # immutable: one for every call
+
+
 @dataclass(slots=True)
 class _Bucket:
     index: int = -1
@@ -164,6 +167,10 @@ class BreakerMachine:
     opened_at: float = 0.0
     probes: list[float] = field(default_factory=list)
     _window: list[_Bucket] = field(default_factory=list)
+    # The window's live totals, kept as calls come (recounted when a bucket turns).
+    _index: int = -1
+    _calls: int = 0
+    _failures: int = 0
 
     def current(self, now: float) -> State:
         """The state at ``now`` (an open circuit whose cooldown is over is half-open)."""
@@ -172,9 +179,10 @@ class BreakerMachine:
         return self.state
 
     def admit(self, now: float) -> Admission:
-        state = self.current(now)
+        state = self.state
         if state is State.CLOSED:
-            return Admission(True, state)
+            return _ADMIT_CLOSED
+        state = self.current(now)
         if state is State.OPEN:
             return Admission(False, state, retry_in=self.opened_at + self.config.cooldown - now)
         timeout = self.config.probe_timeout
@@ -199,28 +207,36 @@ class BreakerMachine:
         return self.state  # late results of calls from before opening change nothing
 
     def _count(self, failed: bool, now: float) -> None:
-        self.consecutive = self.consecutive + 1 if failed else 0
-        bucket = self._bucket(now)
+        config = self.config
+        index = math.floor(now / config.bucket_seconds)
+        if index != self._index:
+            self._turn(index)
+        bucket = self._window[index % config.buckets]
         bucket.calls += 1
-        bucket.failures += failed
-        if self.consecutive >= self.config.failure_threshold or self._rate_tripped(now):
+        self._calls += 1
+        if failed:
+            bucket.failures += 1
+            self._failures += 1
+            self.consecutive += 1
+        else:
+            self.consecutive = 0
+        if self.consecutive >= config.failure_threshold or (
+            self._calls >= config.min_calls and self._failures >= config.failure_rate * self._calls
+        ):
             self._fire(Event.TRIP, now)
 
-    def _bucket(self, now: float) -> _Bucket:
+    def _turn(self, index: int) -> None:
+        """Move the window to bucket ``index``: clear its slot, recount what is still live."""
+        buckets = self.config.buckets
         if not self._window:
-            self._window = [_Bucket() for _ in range(self.config.buckets)]
-        index = math.floor(now / self.config.bucket_seconds)
-        bucket = self._window[index % self.config.buckets]
+            self._window = [_Bucket() for _ in range(buckets)]
+        bucket = self._window[index % buckets]
         if bucket.index != index:
             bucket.index, bucket.calls, bucket.failures = index, 0, 0
-        return bucket
-
-    def _rate_tripped(self, now: float) -> bool:
-        oldest = math.floor(now / self.config.bucket_seconds) - self.config.buckets
-        live = [b for b in self._window if b.index > oldest]
-        calls = sum(b.calls for b in live)
-        failures = sum(b.failures for b in live)
-        return calls >= self.config.min_calls and failures >= self.config.failure_rate * calls
+        live = [b for b in self._window if index - buckets < b.index <= index]
+        self._calls = sum(b.calls for b in live)
+        self._failures = sum(b.failures for b in live)
+        self._index = index
 
     def _fire(self, event: Event, now: float) -> None:
         target = TRANSITIONS.get((self.state, event))
@@ -233,6 +249,7 @@ class BreakerMachine:
         if target is State.CLOSED or event is Event.TRIP:
             self.consecutive = 0
             self._window = []
+            self._index, self._calls, self._failures = -1, 0, 0
 
 
 def breaker_key(base_url: str, model: str | None) -> str:

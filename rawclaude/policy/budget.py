@@ -30,7 +30,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from ..wire.errors import BudgetExceededError, ConfigurationError
-from .cost import TokenUsage, price_tokens
+from .cost import UNITS_PER_MICRO_USD, ScaledRates, scale_rates
 from .prices import ModelPrice
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "period_of",
     "usd",
     "worst_case_micros",
+    "worst_case_rates",
 ]
 
 Period = Literal["day", "month"]
@@ -84,9 +85,11 @@ class Budget:
     name: str = "budget"
     limit_micros: int = field(init=False)
     offset_seconds: int = field(init=False)
+    _all_scope: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "limit_micros", micro_usd(self.limit))
+        object.__setattr__(self, "_all_scope", f"{self.name}:all")
         if self.period not in ("day", "month"):
             raise ConfigurationError(f"period must be 'day' or 'month', not {self.period!r}")
         offset = self.utc_offset
@@ -104,7 +107,7 @@ class Budget:
     def scope(self, tags: Mapping[str, str]) -> str | None:
         """The ledger this budget keeps for a call with ``tags`` (None: it does not apply)."""
         if self.tag is None:
-            return f"{self.name}:all"
+            return self._all_scope
         value = tags.get(self.tag)
         return None if value is None else f"{self.name}:tag:{self.tag}={value}"
 
@@ -136,6 +139,19 @@ def _period(budget: Budget, now: float) -> tuple[str, float, float]:
     return start.strftime("%Y-%m"), start.timestamp(), end.timestamp()
 
 
+def worst_case_rates(
+    price: ModelPrice, *, inference_geo: str | None = None, fast: bool = False
+) -> ScaledRates:
+    """The rates a call asking for ``inference_geo`` / ``fast`` could be billed at, at most
+    (an unknown geo at the model's costliest)."""
+    multiplier = Decimal(1)
+    if inference_geo and price.geo is not None:
+        multiplier *= price.geo.get(inference_geo, max(price.geo.values(), default=multiplier))
+    if fast and price.fast is not None:
+        multiplier *= price.fast
+    return scale_rates(price, multiplier, batch=False)
+
+
 def worst_case_micros(
     price: ModelPrice,
     *,
@@ -144,19 +160,19 @@ def worst_case_micros(
     cache_write: Literal["none", "5m", "1h"] = "none",
     inference_geo: str | None = None,
     fast: bool = False,
+    rates: ScaledRates | None = None,
 ) -> int:
-    """The most a call could cost, in micro-dollars (rounded up)."""
+    """The most a call could cost, in micro-dollars (rounded up).
+
+    ``rates``: :func:`worst_case_rates` of the same arguments, when the caller keeps them.
+    """
+    if rates is None:
+        rates = worst_case_rates(price, inference_geo=inference_geo, fast=fast)
     write_5m = input_tokens if cache_write == "5m" else 0
     write_1h = input_tokens if cache_write == "1h" else 0
     plain = input_tokens if cache_write == "none" else 0
-    tokens = TokenUsage(plain, max_tokens, write_5m, write_1h, 0)
-    multiplier = Decimal(1)
-    if inference_geo and price.geo is not None:
-        multiplier *= price.geo.get(inference_geo, max(price.geo.values(), default=multiplier))
-    if fast and price.fast is not None:
-        multiplier *= price.fast
-    cost = price_tokens(price.model, price, tokens, batch=False, multiplier=multiplier)
-    return cost.micro_usd
+    units = rates.units(plain, max_tokens, write_5m, write_1h, 0)
+    return -(-units // UNITS_PER_MICRO_USD)
 
 
 def request_cache_write(

@@ -19,6 +19,12 @@ table has no price for is *unpriced*, never priced at the standard rate.
 
 Amounts are exact :class:`~decimal.Decimal` USD; ``Cost.micro_usd`` rounds the
 total up to a whole micro-dollar for integer ledgers (the budget).
+
+The observers that price every call (budget, meter, log) take the integer
+path, :func:`cost_units`: the same exact cost in *units* of 1e-15 USD, from
+rates scaled to whole units per token once per (table, model, multipliers).
+Every shipped rate times every multiplier is a whole number of units; a user
+rate finer than that is priced in decimals and rounded up to a unit.
 """
 
 from __future__ import annotations
@@ -30,37 +36,30 @@ from typing import Any
 
 from ..wire.errors import ConfigurationError, UnknownModelPriceError
 from ..wire.models import Message, Usage
+from ..wire.usage import TokenUsage, token_usage
 from .prices import ModelPrice, PriceTable, Rates
 
-__all__ = ["Cost", "TokenUsage", "Unpriced", "cost", "token_usage", "try_cost"]
+__all__ = [
+    "UNITS_PER_MICRO_USD",
+    "UNITS_PER_USD",
+    "Cost",
+    "ScaledRates",
+    "TokenUsage",
+    "Unpriced",
+    "cost",
+    "cost_units",
+    "format_units",
+    "scale_rates",
+    "token_usage",
+    "try_cost",
+    "units_to_usd",
+    "usage_source",
+]
 
 _MILLION = Decimal(1_000_000)
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _STANDARD_GEOS = frozenset(("", "global", "not_available"))
-
-
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Tokens of one call by billing category (each token in exactly one)."""
-
-    input: int = 0
-    output: int = 0
-    cache_write_5m: int = 0
-    cache_write_1h: int = 0
-    cache_read: int = 0
-    inference_geo: str | None = None
-    speed: str | None = None
-    service_tier: str | None = None
-
-    @property
-    def prompt(self) -> int:
-        """Every prompt token: uncached input, cache writes and cache reads."""
-        return self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
-
-    @property
-    def cache_write(self) -> int:
-        return self.cache_write_5m + self.cache_write_1h
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +125,7 @@ def try_cost(
     prices: PriceTable | None = None,
 ) -> Cost | Unpriced:
     """Like :func:`cost`, but an unknown price is an :class:`Unpriced` result, not an error."""
-    usage, found_model, in_batch = _unpack(message_or_usage)
+    usage, found_model, in_batch = usage_source(message_or_usage)
     model = model or found_model
     tokens = token_usage(usage)
     batched = bool(batch) or in_batch or tokens.service_tier == "batch"
@@ -204,57 +203,123 @@ def _multiplier(price: ModelPrice, tokens: TokenUsage) -> Decimal | str:
     return multiplier
 
 
-def token_usage(usage: Any) -> TokenUsage:
-    """Tokens by category from a ``Usage`` struct, a usage dict or a :class:`TokenUsage`."""
-    if isinstance(usage, TokenUsage):
-        return usage
-    if type(usage) is Usage:
-        return _from_struct(usage)
-    get = usage.get if isinstance(usage, dict | Mapping) else _attr_getter(usage)
-    total_write = _count(get("cache_creation_input_tokens"))
-    split = get("cache_creation")
-    if split is not None:
-        split_get = split.get if isinstance(split, Mapping) else _attr_getter(split)
-        five = _count(split_get("ephemeral_5m_input_tokens"))
-        hour = _count(split_get("ephemeral_1h_input_tokens"))
-        five += max(0, total_write - five - hour)  # unattributed: the default 5 minutes
-    else:
-        five, hour = total_write, 0
-    return TokenUsage(
-        input=_count(get("input_tokens")),
-        output=_count(get("output_tokens")),
-        cache_write_5m=five,
-        cache_write_1h=hour,
-        cache_read=_count(get("cache_read_input_tokens")),
-        inference_geo=_text(get("inference_geo")),
-        speed=_text(get("speed")),
-        service_tier=_text(get("service_tier")),
-    )
+#: Cost units: 1e-15 USD (a micro-dollar is 10**9 of them).
+UNITS_PER_USD = 10**15
+UNITS_PER_MICRO_USD = 10**9
+_UNITS = Decimal(UNITS_PER_USD)
+_UNITS_PER_TOKEN = Decimal(UNITS_PER_MICRO_USD)  # at a rate of 1 USD per MTok
+_MEMO_SIZE = 4096
+
+_Scaled = tuple[int, int, int, int, int]
 
 
-def _from_struct(usage: Usage) -> TokenUsage:
-    # The typed response's fast path: plain attribute reads, no per-field lookups.
-    total_write = usage.cache_creation_input_tokens or 0
-    split = usage.cache_creation
-    if split is not None:
-        five, hour = split.ephemeral_5m_input_tokens, split.ephemeral_1h_input_tokens
-        five += max(0, total_write - five - hour)
-    else:
-        five, hour = total_write, 0
-    speed = getattr(usage, "speed", None)
-    return TokenUsage(
-        input=usage.input_tokens,
-        output=usage.output_tokens,
-        cache_write_5m=five,
-        cache_write_1h=hour,
-        cache_read=usage.cache_read_input_tokens or 0,
-        inference_geo=_text(usage.inference_geo),
-        speed=_text(speed),
-        service_tier=_text(usage.service_tier),
-    )
+class ScaledRates:
+    """One model's rates times a multiplier, as whole units (1e-15 USD) per token."""
+
+    __slots__ = ("base", "batch", "long", "multiplier", "price", "threshold")
+
+    def __init__(self, price: ModelPrice, multiplier: Decimal, *, batch: bool) -> None:
+        self.price = price
+        self.multiplier = multiplier
+        self.batch = batch
+        factor = multiplier * (_ONE - price.batch_discount if batch else _ONE) * _UNITS_PER_TOKEN
+        self.base = _scaled(price.rates, factor)
+        long = price.long_prompt
+        self.threshold = -1 if long is None else long.threshold_tokens
+        self.long = None if long is None else _scaled(long.rates, factor)
+
+    def units(self, i: int, o: int, w5: int, w1: int, r: int) -> int:
+        """The cost in units of input ``i``, output ``o``, cache writes ``w5`` / ``w1``
+        and cache reads ``r``."""
+        rates = self.base
+        if self.threshold >= 0 and i + w5 + w1 + r > self.threshold:
+            rates = self.long
+        if rates is not None:
+            return i * rates[0] + o * rates[1] + w5 * rates[2] + w1 * rates[3] + r * rates[4]
+        # A user rate finer than a unit: priced in decimals, rounded up to a unit.
+        tokens = TokenUsage(i, o, w5, w1, r)
+        total = price_tokens(self.price.model, self.price, tokens, batch=self.batch,
+                             multiplier=self.multiplier).total  # fmt: skip
+        return int((total * _UNITS).to_integral_value(ROUND_CEILING))
 
 
-def _unpack(source: Any) -> tuple[Any, str | None, bool]:
+def _scaled(rates: Rates, factor: Decimal) -> _Scaled | None:
+    out = []
+    for rate in (rates.input, rates.output, rates.cache_write_5m, rates.cache_write_1h,
+                 rates.cache_read):  # fmt: skip
+        value = rate * factor
+        if value != value.to_integral_value():
+            return None
+        out.append(int(value))
+    return (out[0], out[1], out[2], out[3], out[4])
+
+
+def scale_rates(
+    price: ModelPrice, multiplier: Decimal = _ONE, *, batch: bool = False
+) -> ScaledRates:
+    """``price`` at ``multiplier`` (and the batch discount) in whole units per token."""
+    return ScaledRates(price, multiplier, batch=batch)
+
+
+def cost_units(
+    tokens: TokenUsage,
+    model: str | None,
+    *,
+    batch: bool = False,
+    prices: PriceTable | None = None,
+) -> int | None:
+    """The exact cost of ``tokens`` in units (1e-15 USD), None when it has no price.
+
+    The same amount as :func:`try_cost`'s total, in integers: the rates for a
+    (model, batch, geo, speed) are scaled once and cached on the table.
+    """
+    if not model:
+        return None
+    table = prices if prices is not None else PriceTable.default()
+    batched = batch or tokens.service_tier == "batch"
+    key = (model, batched, tokens.inference_geo, tokens.speed)
+    memo = table.derived
+    scaled = memo.get(key, _MISSING)
+    if scaled is _MISSING:
+        scaled = _scaled_for(table, model, batched, tokens)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()  # model ids come from callers: the memo stays bounded
+        memo[key] = scaled
+    if scaled is None:
+        return None
+    return scaled.units(tokens.input, tokens.output, tokens.cache_write_5m,  # type: ignore[no-any-return]
+                        tokens.cache_write_1h, tokens.cache_read)  # fmt: skip
+
+
+_MISSING: Any = object()
+
+
+def _scaled_for(
+    table: PriceTable, model: str, batched: bool, tokens: TokenUsage
+) -> ScaledRates | None:
+    price = table.lookup(model)
+    if price is None:
+        return None
+    multiplier = _multiplier(price, tokens)
+    if isinstance(multiplier, str):
+        return None
+    return ScaledRates(price, multiplier, batch=batched)
+
+
+def units_to_usd(units: int) -> Decimal:
+    """Units (1e-15 USD) as exact USD."""
+    return Decimal(units) / _UNITS
+
+
+def format_units(units: int) -> str:
+    """Units as a plain USD amount without trailing zeros (``"0.0042"``, ``"3"``)."""
+    whole, frac = divmod(units, UNITS_PER_USD)
+    if not frac:
+        return str(whole)
+    return f"{whole}.{frac:015d}".rstrip("0")
+
+
+def usage_source(source: Any) -> tuple[Any, str | None, bool]:
     """(usage, model, is_batch_result) from a message, a batch result or a usage."""
     kind = type(source)
     if kind is Usage:
@@ -284,16 +349,6 @@ def _unpack(source: Any) -> tuple[Any, str | None, bool]:
         f"cost() takes a Message, a Usage, a JSON dict or a batch result, "
         f"not {type(source).__name__}"
     )
-
-
-def _attr_getter(obj: Any) -> Any:
-    return lambda name: getattr(obj, name, None)
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return 0
 
 
 def _text(value: Any) -> str | None:

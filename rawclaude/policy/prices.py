@@ -140,6 +140,9 @@ class PriceTable(Mapping[str, ModelPrice]):
             if target not in self._models:
                 raise ConfigurationError(f"prices: alias {alias!r} points to unknown {target!r}")
         self._resolve_cached = functools.lru_cache(maxsize=256)(self._resolve)
+        #: Data derived from this table and cached against it (cost.py's rates
+        #: in integer units); a table never changes, so it never goes stale.
+        self.derived: dict[Any, Any] = {}
 
     @classmethod
     def default(cls) -> PriceTable:

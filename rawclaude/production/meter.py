@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ..client.hooks import CallRecord, Hook
-from ..policy.cost import Unpriced, try_cost
+from ..policy.cost import TokenUsage, cost_units, token_usage, units_to_usd, usage_source
 from ..policy.prices import PriceTable
 
 __all__ = ["UsageMeter", "UsageTotals"]
@@ -34,8 +34,14 @@ class UsageTotals:
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     cache_read_tokens: int = 0
-    cost: Decimal = field(default_factory=Decimal)
+    #: The cost in exact integer units of 1e-15 USD (see :attr:`cost`).
+    cost_units: int = 0
     unpriced_calls: int = 0
+
+    @property
+    def cost(self) -> Decimal:
+        """USD, exact."""
+        return units_to_usd(self.cost_units)
 
     def add(self, other: UsageTotals) -> None:
         for name in self.__slots__:
@@ -57,7 +63,8 @@ class UsageMeter(Hook):
     def on_complete(self, record: CallRecord) -> None:
         if record.usage is None:
             return
-        self.add(record.usage, model=record.model, tags=record.tags, when=record.started_at)
+        tokens = record.tokens or token_usage(record.usage)
+        self._count(tokens, record.model, False, record.tags, record.started_at)
 
     def add(
         self,
@@ -69,9 +76,18 @@ class UsageMeter(Hook):
         batch: bool = False,
     ) -> None:
         """Count one call's usage (a Usage, a usage dict, a Message or a batch result)."""
-        priced = try_cost(usage, model=model, batch=batch, prices=self.prices)
-        model = priced.model
-        tokens = priced.tokens
+        raw, found_model, in_batch = usage_source(usage)
+        self._count(token_usage(raw), model or found_model, batch or in_batch, tags, when)
+
+    def _count(
+        self,
+        tokens: TokenUsage,
+        model: str | None,
+        batch: bool,
+        tags: Mapping[str, str] | None,
+        when: float | None,
+    ) -> None:
+        units = cost_units(tokens, model, batch=batch, prices=self.prices)
         day = _day(when or _now())
         key: _Key = (day, model or "-", tuple(sorted(tags.items())) if tags else ())
         with self._lock:
@@ -84,11 +100,11 @@ class UsageMeter(Hook):
             row.cache_write_5m_tokens += tokens.cache_write_5m
             row.cache_write_1h_tokens += tokens.cache_write_1h
             row.cache_read_tokens += tokens.cache_read
-            if isinstance(priced, Unpriced):
+            if units is None:
                 row.unpriced_calls += 1
                 self.unpriced[model or "-"] = self.unpriced.get(model or "-", 0) + 1
             else:
-                row.cost += priced.total
+                row.cost_units += units
 
     def add_batch_results(
         self, results: Iterable[Any], *, tags: Mapping[str, str] | None = None

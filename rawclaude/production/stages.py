@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..client.admission import WAIT, Wait
 from ..client.call import Call, Outcome
 from ..io.redis_breaker import RedisCircuitBreaker
 from ..io.redis_budget import RedisBudgetStore
-from ..policy.breaker import Admission, BreakerConfig, BreakerMachine, breaker_key, classify
+from ..policy.breaker import (
+    Admission,
+    BreakerConfig,
+    BreakerMachine,
+    breaker_key,
+    classify,
+)
 from ..policy.budget import (
     Budget,
     BudgetBook,
@@ -27,9 +34,10 @@ from ..policy.budget import (
     request_cache_write,
     usd,
     worst_case_micros,
+    worst_case_rates,
 )
-from ..policy.cost import Cost, try_cost
-from ..policy.prices import ModelPrice, PriceTable
+from ..policy.cost import UNITS_PER_MICRO_USD, ScaledRates, cost_units
+from ..policy.prices import PriceTable
 from ..wire.errors import CircuitOpenError, ConfigurationError, UnknownModelPriceError
 from ._tasks import Background
 
@@ -39,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["BudgetGuard", "BudgetWarning", "CircuitBreakerStage"]
 
 log = logging.getLogger("rawclaude")
+
+_NO_PARAMS: Mapping[str, Any] = {}
+_MISSING: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,49 +113,76 @@ class BudgetGuard:
         self.allow_unpriced = unpriced == "allow"
         self.clock = clock
         self._background = Background("budget settlement")
+        self._rates: dict[tuple[str | None, str | None, bool], ScaledRates | None] = {}
 
-    async def admit(self, call: Call) -> _BudgetTicket | None:
+    def admit_now(self, call: Call) -> _BudgetTicket | Wait | None:
+        """The in-process decision, taken without awaiting (Redis: :data:`WAIT`)."""
+        if self.store is not None:
+            return WAIT
         model = call.model
         if model is None:
             return None  # not a Messages call: nothing to price
-        price = self.prices.lookup(model)
-        if price is None:
-            if self.allow_unpriced:
-                return None
-            raise UnknownModelPriceError(model, "the budget cannot bound its cost")
-        amount = self.worst_case(call, price)
+        amount = self.worst_case(call)
+        if amount is None:
+            return None
         now = self.clock()
-        lines = self.book.lines(amount, call.tags, now)
+        reservation = self.book.reserve(amount, call.tags, now)
+        return _BudgetTicket(self, reservation, model, amount)
+
+    async def admit(self, call: Call) -> _BudgetTicket | None:
         if self.store is None:
-            reservation: BudgetReservation | None = self.book.reserve(amount, call.tags, now, lines)
-        else:
-            self._background.bind()
-            reservation = await self.store.reserve(lines)
+            return self.admit_now(call)  # type: ignore[return-value]
+        model = call.model
+        if model is None:
+            return None
+        amount = self.worst_case(call)
+        if amount is None:
+            return None
+        lines = self.book.lines(amount, call.tags, self.clock())
+        self._background.bind()
+        reservation = await self.store.reserve(lines)
         if reservation is None:
             return None  # Redis down and failing open
         return _BudgetTicket(self, reservation, model, amount)
 
-    @staticmethod
-    def worst_case(call: Call, price: ModelPrice) -> int:
-        params: Mapping[str, Any] = call.params or {}
+    def worst_case(self, call: Call) -> int | None:
+        """The call's worst-case cost in micro-dollars; None for an unpriced model that
+        is allowed. Raises UnknownModelPriceError for one that is not."""
+        model = call.model
+        params: Mapping[str, Any] = call.params or _NO_PARAMS
         geo = params.get("inference_geo")
+        geo = geo if isinstance(geo, str) else None
+        fast = params.get("speed") == "fast"
+        key = (model, geo, fast)
+        rates = self._rates.get(key, _MISSING)
+        if rates is _MISSING:
+            price = self.prices.lookup(model) if model is not None else None
+            rates = None if price is None else worst_case_rates(price, inference_geo=geo,
+                                                                fast=fast)  # fmt: skip
+            if len(self._rates) >= 1024:
+                self._rates.clear()  # model ids come from callers: stays bounded
+            self._rates[key] = rates
+        if rates is None:
+            if self.allow_unpriced:
+                return None
+            raise UnknownModelPriceError(str(model), "the budget cannot bound its cost")
         return worst_case_micros(
-            price,
+            rates.price,
             input_tokens=call.input_tokens,
             max_tokens=call.max_tokens,
             cache_write=request_cache_write(
                 params, call.body if isinstance(call.body, bytes) else None
             ),
-            inference_geo=geo if isinstance(geo, str) else None,
-            fast=params.get("speed") == "fast",
+            rates=rates,
         )
 
     def actual(self, ticket: _BudgetTicket, outcome: Outcome) -> int:
         """What the attempt cost: its usage priced; nothing if nothing was generated;
         the whole reservation when it is unknown (an abandoned stream without usage)."""
-        if outcome.usage is not None:
-            priced = try_cost(outcome.usage, model=ticket.model, prices=self.prices)
-            return priced.micro_usd if isinstance(priced, Cost) else ticket.reserved
+        tokens = outcome.tokens
+        if tokens is not None:
+            units = cost_units(tokens, ticket.model, prices=self.prices)
+            return ticket.reserved if units is None else -(-units // UNITS_PER_MICRO_USD)
         if outcome.nothing_generated or outcome.status is None:
             return 0
         return ticket.reserved
@@ -183,10 +221,11 @@ class BudgetGuard:
 
 
 class _BreakerTicket:
-    __slots__ = ("admission", "key", "stage")
+    __slots__ = ("admission", "key", "machine", "stage")
 
-    def __init__(self, stage: CircuitBreakerStage, key: str, admission: Admission) -> None:
-        self.stage, self.key, self.admission = stage, key, admission
+    def __init__(self, stage: CircuitBreakerStage, key: str, admission: Admission,
+                 machine: BreakerMachine | None) -> None:  # fmt: skip
+        self.stage, self.key, self.admission, self.machine = stage, key, admission, machine
 
     def release(self, outcome: Outcome) -> None:
         self.stage._record(self, outcome)
@@ -216,34 +255,54 @@ class CircuitBreakerStage:
             self.shared = RedisCircuitBreaker(redis, config=self.config)
         self.clock = clock
         self.machines: dict[str, BreakerMachine] = {}
+        self._keys: dict[tuple[str, str | None], str] = {}
         self._background = Background("circuit breaker report")
 
-    async def admit(self, call: Call) -> _BreakerTicket:
-        key = breaker_key(call.pipeline.base_url, call.model)
-        if self.shared is None:
-            machine = self.machines.get(key)
-            if machine is None:
-                machine = self.machines[key] = BreakerMachine(self.config)
-            admission = machine.admit(self.clock())
-        else:
-            self._background.bind()
-            admission = await self.shared.admit(key)
+    def admit_now(self, call: Call) -> _BreakerTicket | Wait:
+        """The in-process decision, taken without awaiting (Redis: :data:`WAIT`)."""
+        if self.shared is not None:
+            return WAIT
+        key = self._key(call)
+        machine = self.machines.get(key)
+        if machine is None:
+            machine = self.machines[key] = BreakerMachine(self.config)
+        admission = machine.admit(self.clock())
         if not admission.allowed:
-            retry_in = admission.retry_in
-            raise CircuitOpenError(
-                key, probe_at=time.time() + retry_in, retry_in=retry_in,
-                state=admission.state.value,
-            )  # fmt: skip
-        return _BreakerTicket(self, key, admission)
+            raise self._open(key, admission)
+        return _BreakerTicket(self, key, admission, machine)
+
+    async def admit(self, call: Call) -> _BreakerTicket:
+        if self.shared is None:
+            return self.admit_now(call)  # type: ignore[return-value]
+        key = self._key(call)
+        self._background.bind()
+        admission = await self.shared.admit(key)
+        if not admission.allowed:
+            raise self._open(key, admission)
+        return _BreakerTicket(self, key, admission, None)
+
+    def _key(self, call: Call) -> str:
+        pair = (call.pipeline.base_url, call.model)
+        key = self._keys.get(pair)
+        if key is None:
+            if len(self._keys) >= 1024:
+                self._keys.clear()  # model ids come from callers: stays bounded
+            key = self._keys[pair] = breaker_key(*pair)
+        return key
+
+    @staticmethod
+    def _open(key: str, admission: Admission) -> CircuitOpenError:
+        retry_in = admission.retry_in
+        return CircuitOpenError(
+            key, probe_at=time.time() + retry_in, retry_in=retry_in, state=admission.state.value
+        )
 
     def _record(self, ticket: _BreakerTicket, outcome: Outcome) -> None:
         verdict = classify(outcome.error, status=outcome.status)
-        probe = ticket.admission.probe
-        if self.shared is None:
-            machine = self.machines.get(ticket.key)
-            if machine is not None:
-                machine.record(verdict, self.clock(), probe=probe)
-        else:
+        machine = ticket.machine
+        if machine is not None:
+            machine.record(verdict, self.clock(), probe=ticket.admission.probe)
+        elif self.shared is not None:
             shared = self.shared
             token = ticket.admission.token
             self._background.start(shared.record(ticket.key, verdict, token=token))
