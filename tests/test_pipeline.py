@@ -370,6 +370,47 @@ async def test_admit_now_is_tried_first_and_wait_falls_back_to_admit(
     assert len(stage.outcomes) == 2 and all(o.complete for o in stage.outcomes)
 
 
+async def test_stages_after_one_that_waits_are_still_tried_synchronously_in_order(
+    server: ScriptedServer,
+) -> None:
+    from rawclaude.client.admission import WAIT
+
+    order: list[str] = []
+
+    class Sync(CountingStage):
+        def __init__(self, name: str, answer: Any = "ticket") -> None:
+            super().__init__()
+            self.name, self.answer = name, answer
+
+        def admit_now(self, call: Call) -> Any:
+            order.append(f"{self.name}.now")
+            return self if self.answer == "ticket" else self.answer
+
+        async def admit(self, call: Call) -> CountingStage:
+            order.append(f"{self.name}.await")
+            return await super().admit(call)
+
+    class Refuse:
+        async def admit(self, call: Call) -> None:
+            order.append("refuse.await")
+            raise ConfigurationError("no")
+
+    first, waits, last = Sync("a"), Sync("b", WAIT), Sync("c")
+    server.queue(ok())
+    async with client_for(server, admission=[first, waits, last]) as client:
+        await create(client)
+    assert order == ["a.now", "b.now", "b.await", "c.now"]
+    assert [len(s.outcomes) for s in (first, waits, last)] == [1, 1, 1]
+    # A refusal after a wait gives back every ticket taken before it, sync and awaited.
+    order.clear()
+    first, waits = Sync("a"), Sync("b", WAIT)
+    async with client_for(server, admission=[first, waits, Refuse()]) as client:
+        with pytest.raises(ConfigurationError, match="no"):
+            await create(client)
+    assert order == ["a.now", "b.now", "b.await", "refuse.await"]
+    assert [type(o.error) for o in first.outcomes + waits.outcomes] == [ConfigurationError] * 2
+
+
 async def test_a_refusing_stage_sends_nothing_and_is_not_retried(server: ScriptedServer) -> None:
     class Refuse:
         async def admit(self, call: Call) -> None:

@@ -391,10 +391,8 @@ def test_integer_units_equal_the_decimal_cost_everywhere() -> None:
     assert cost_units(token_usage(usage(input_tokens=5)), "claude-opus-9") is None
     assert cost_units(token_usage(usage(input_tokens=5)), None) is None
     # A user rate finer than a unit (1e-15 USD) is priced in decimals, rounded up.
-    fine = PriceTable.default().merge(
-        {"fine": {"input": "0.0000000000001", "output": 1, "cache_write_5m": 1,
-                  "cache_write_1h": 1, "cache_read": 1}}  # fmt: skip
-    )
+    rates = {"output": 1, "cache_write_5m": 1, "cache_write_1h": 1, "cache_read": 1}
+    fine = PriceTable.default().merge({"fine": {"input": "0.0000000000001", **rates}})
     units = cost_units(TokenUsage(input=3), "fine", prices=fine)
     assert units == 1  # 1e-13 USD per MTok x 3 tokens = 3e-19 USD: one unit, rounded up
     assert UNITS_PER_USD == 10**15 and format_units(0) == "0" and format_units(10**15) == "1"

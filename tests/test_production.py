@@ -418,9 +418,8 @@ def test_logging_hook_records_match_the_standard_ones(caplog: pytest.LogCaptureF
     custom record factory is still honoured."""
     import threading
 
-    from rawclaude.client.hooks import CallRecord
-
     from rawclaude.client import logging_hook
+    from rawclaude.client.hooks import CallRecord
 
     hook = LoggingHook("rawclaude.test-records")
     record = CallRecord(kind="messages.create", method="POST", url="u", model="m", ok=True,
@@ -441,8 +440,10 @@ def test_logging_hook_records_match_the_standard_ones(caplog: pytest.LogCaptureF
         worker.join()
         hook.on_complete(record)
         fields = hook.fields(record)
-        standard = logger.makeRecord(logger.name, logging.INFO, logging_hook.__file__, 0,
-                                     seen[0].msg, (fields,), None, extra={"rawclaude": fields})  # fmt: skip
+        standard = logger.makeRecord(
+            logger.name, logging.INFO, logging_hook.__file__, 0, seen[0].msg, (fields,), None,
+            extra={"rawclaude": fields},
+        )  # fmt: skip
         timing = {"created", "msecs", "relativeCreated"}
         for got in (seen[0], seen[2]):
             formatted = {"message", "asctime"}  # set by a Formatter the record went through

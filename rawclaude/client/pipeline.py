@@ -307,22 +307,48 @@ class Pipeline:
 
     # -- one attempt ------------------------------------------------------------
 
-    async def _admit(self, call: Call) -> list[Ticket]:
+    def _admit_now(self, call: Call) -> tuple[list[Ticket], int]:
+        """Admission as far as it goes without awaiting: the tickets taken, and the
+        index of the first stage that must be awaited (``len(stages)``: none)."""
         tickets: list[Ticket] = []
+        i = 0
         try:
-            for stage, admit_now in self._admitters:
-                ticket = WAIT if admit_now is None else admit_now(call)
-                if ticket is WAIT:
-                    ticket = await stage.admit(call)
-                if ticket is not None:
-                    tickets.append(ticket)  # type: ignore[arg-type]
+            for _, admit_now in self._admitters:
+                if admit_now is None:
+                    break
+                got: Any = admit_now(call)
+                if got is WAIT:
+                    break
+                if got is not None:
+                    tickets.append(got)
+                i += 1
+        except BaseException as exc:
+            release_all(tickets, Outcome(error=exc))
+            raise
+        return tickets, i
+
+    async def _admit(self, call: Call, tickets: list[Ticket], i: int) -> list[Ticket]:
+        """The rest of admission, from stage ``i`` (which must be awaited) on."""
+        try:
+            for j in range(i, len(self._admitters)):
+                stage, admit_now = self._admitters[j]
+                # Stage i's admit_now said WAIT already (or it has none).
+                got: Any = WAIT if j == i or admit_now is None else admit_now(call)
+                if got is WAIT:
+                    got = await stage.admit(call)
+                if got is not None:
+                    tickets.append(got)
         except BaseException as exc:
             release_all(tickets, Outcome(error=exc))
             raise
         return tickets
 
     async def _json(self, call: Call, tracker: Tracker, decode: Decode[T]) -> T:
-        tickets = await self._admit(call) if call.limited and self.admission else ()
+        tickets: Sequence[Ticket] = ()
+        if call.limited and self.admission:
+            tickets, pending = self._admit_now(call)
+            if pending < len(self._admitters):
+                tickets = await self._admit(call, tickets, pending)
         outcome = _UNKNOWN
         try:
             resp = await self._send(call, tracker, stream=False)
@@ -346,7 +372,9 @@ class Pipeline:
     ) -> T:
         tickets: Sequence[Ticket] = ()
         if call.limited and self.admission:
-            tickets = await self._admit(call)
+            tickets, pending = self._admit_now(call)
+            if pending < len(self._admitters):
+                tickets = await self._admit(call, tickets, pending)
         try:
             resp = await self._send(call, tracker, stream=True)
         except BaseException as exc:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Literal
 
+import msgspec
+
 from ..wire.errors import BudgetExceededError, ConfigurationError
 from .cost import UNITS_PER_MICRO_USD, ScaledRates, scale_rates
 from .prices import ModelPrice
@@ -207,8 +209,7 @@ def crossed_thresholds(
     return [t for t in thresholds if before < math.ceil(t * limit) <= after]
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetLine:
+class BudgetLine(msgspec.Struct, frozen=True, gc=False):
     """One budget's share of a reservation: which ledger, which period, how much."""
 
     budget: Budget
@@ -218,8 +219,7 @@ class BudgetLine:
     amount: int
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetReservation:
+class BudgetReservation(msgspec.Struct, frozen=True, gc=False):
     """What one call holds: its lines, and the lease id of a shared (Redis) reservation."""
 
     lines: tuple[BudgetLine, ...]
@@ -259,23 +259,30 @@ class BudgetBook:
         """Reserve ``amount`` in every budget that applies, or raise BudgetExceededError."""
         if lines is None:
             lines = self.lines(amount, tags, now)
-        for line in lines:
-            ledger = self._ledger(line, now)
+        ledgers = [self._ledger(line, now) for line in lines]
+        for line, ledger in zip(lines, ledgers, strict=True):
             if ledger.spent + ledger.reserved + amount > line.budget.limit_micros:
                 raise exceeded(line, ledger.spent, ledger.reserved)
-        for line in lines:
-            self._ledger(line, now).reserved += amount
+        for ledger in ledgers:
+            ledger.reserved += amount
         return BudgetReservation(tuple(lines))
 
     def settle(self, reservation: BudgetReservation, actual: int) -> list[tuple[BudgetLine, float]]:
         """Release a reservation and add ``actual``; the warn thresholds crossed, per line."""
         fired: list[tuple[BudgetLine, float]] = []
         for line in reservation.lines:
-            ledger = self._ledgers.setdefault((line.scope, line.period), _Ledger())
+            key = (line.scope, line.period)
+            ledger = self._ledgers.get(key)
+            if ledger is None:
+                ledger = self._ledgers[key] = _Ledger()
             ledger.reserved = max(0, ledger.reserved - line.amount)
-            before, ledger.spent = ledger.spent, ledger.spent + actual
+            before = ledger.spent
+            ledger.spent = before + actual
+            thresholds = line.budget.warn_at
+            if not thresholds:
+                continue
             limit = line.budget.limit_micros
-            for t in crossed_thresholds(before, ledger.spent, limit, line.budget.warn_at):
+            for t in crossed_thresholds(before, ledger.spent, limit, thresholds):
                 if t not in ledger.warned:
                     ledger.warned.add(t)
                     fired.append((line, t))

@@ -190,7 +190,9 @@ class BudgetGuard:
     def _settle(self, ticket: _BudgetTicket, outcome: Outcome) -> None:
         actual = self.actual(ticket, outcome)
         if self.store is None:
-            self._warn(self.book.settle(ticket.reservation, actual))
+            fired = self.book.settle(ticket.reservation, actual)
+            if fired:
+                self._warn(fired)
         else:
             store = self.store
 
@@ -256,6 +258,7 @@ class CircuitBreakerStage:
         self.clock = clock
         self.machines: dict[str, BreakerMachine] = {}
         self._keys: dict[tuple[str, str | None], str] = {}
+        self._plain: dict[str, _BreakerTicket] = {}
         self._background = Background("circuit breaker report")
 
     def admit_now(self, call: Call) -> _BreakerTicket | Wait:
@@ -269,7 +272,13 @@ class CircuitBreakerStage:
         admission = machine.admit(self.clock())
         if not admission.allowed:
             raise self._open(key, admission)
-        return _BreakerTicket(self, key, admission, machine)
+        if admission.probe:
+            return _BreakerTicket(self, key, admission, machine)
+        # A plain admission's ticket holds nothing of its own: one per circuit.
+        ticket = self._plain.get(key)
+        if ticket is None or ticket.machine is not machine:
+            ticket = self._plain[key] = _BreakerTicket(self, key, admission, machine)
+        return ticket
 
     async def admit(self, call: Call) -> _BreakerTicket:
         if self.shared is None:

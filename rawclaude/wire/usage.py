@@ -78,16 +78,17 @@ def _from_struct(usage: Usage) -> TokenUsage:
         five += max(0, total_write - five - hour)
     else:
         five, hour = total_write, 0
-    speed = getattr(usage, "speed", None)
+    # Decoded fields are typed (str or None); speed may be UNSET (not sent).
+    speed = usage.speed
     return TokenUsage(
-        input=usage.input_tokens,
-        output=usage.output_tokens,
-        cache_write_5m=five,
-        cache_write_1h=hour,
-        cache_read=usage.cache_read_input_tokens or 0,
-        inference_geo=_text(usage.inference_geo),
-        speed=_text(speed),
-        service_tier=_text(usage.service_tier),
+        usage.input_tokens,
+        usage.output_tokens,
+        five,
+        hour,
+        usage.cache_read_input_tokens or 0,
+        usage.inference_geo,
+        speed if type(speed) is str else None,
+        usage.service_tier,
     )
 
 
