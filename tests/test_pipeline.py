@@ -122,6 +122,8 @@ async def test_stream_completes_when_read_with_ttft_and_usage(server: ScriptedSe
     assert done.ok and done.end == "complete" and done.kind == "messages.stream"
     assert done.ttft is not None and 0 < done.ttft <= done.latency
     assert done.usage is not None and done.usage.output_tokens == 9
+    # The request is recorded; a stream's final message only for hooks with content = True.
+    assert done.request is not None and done.request["model"] == "m" and done.response is None
 
 
 async def test_a_stream_closed_early_completes_as_closed_with_its_last_usage(

@@ -86,6 +86,47 @@ async def test_meter_and_log_one_record_per_call(
     assert all("sk-fake-secret" not in r.getMessage() for r in caplog.records)
 
 
+async def test_log_content_only_when_enabled_cut_and_after_redaction(
+    server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_card = "4111 1111 1111 1111"
+    turns = [
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "first answer"},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": f"pay with {secret_card} " + "x" * 80}],
+        },
+    ]
+    quiet, loud = LoggingHook(), LoggingHook(content=True, max_content_chars=40)
+    async with make(server, hooks=[quiet, loud], request_stages=[RedactionStage()]) as client:
+        server.queue(Reply.text("the answer is " + "y" * 60))
+        with caplog.at_level(logging.INFO, logger="rawclaude"):
+            await client.messages.create(model=MODEL, max_tokens=50, messages=turns)
+            server.queue(Reply.text("streamed " + "z" * 60))
+            async with client.messages.stream(model=MODEL, max_tokens=50, messages=MSG) as s:
+                async for _ in s.text_stream:
+                    pass
+    records = [r.rawclaude for r in caplog.records if hasattr(r, "rawclaude")]  # type: ignore[attr-defined]
+    assert len(records) == 4
+    plain = [f for f in records if "prompt" not in f]
+    full = [f for f in records if "prompt" in f]
+    assert len(plain) == 2 and len(full) == 2  # the default hook logs no content
+    create_rec, stream_rec = full
+    assert create_rec["prompt"].startswith("pay with [redacted card]")
+    assert create_rec["prompt"].endswith("more chars]") and secret_card not in str(records)
+    assert (
+        create_rec["output"].startswith("the answer is yyy")
+        and "more chars]" in create_rec["output"]
+    )
+    assert stream_rec["prompt"] == "hello" and stream_rec["output"].startswith("streamed zzz")
+    logged = "".join(r.getMessage() for r in caplog.records)
+    assert "prompt='pay with [redacted card]" in logged and "sk-fake-secret" not in logged
+    for bad in ({"content": "yes"}, {"max_content_chars": 0}, {"max_content_chars": True}):
+        with pytest.raises(ConfigurationError, match=next(iter(bad))):
+            LoggingHook(**bad)  # type: ignore[arg-type]
+
+
 async def test_meter_counts_an_abandoned_stream(server: FakeServer) -> None:
     meter = UsageMeter()
     async with make(server, hooks=[meter]) as client:

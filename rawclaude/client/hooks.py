@@ -79,6 +79,12 @@ class CallRecord(msgspec.Struct, kw_only=True):
     tags: Mapping[str, str] = _NO_TAGS
     #: Wall-clock Unix time the call started.
     started_at: float = 0.0
+    #: The request parameters sent (Messages calls; after request stages such as
+    #: redaction), for hooks that log content.
+    request: Mapping[str, Any] | None = None
+    #: The decoded result of a ``create``; for a stream read to its end, the final
+    #: message when some hook of the call has ``content = True`` (it is built for them).
+    response: Any = None
 
     @property
     def error_type(self) -> str | None:
@@ -99,7 +105,7 @@ class Hook:
 class HookSet:
     """The bound methods of a sequence of hooks, split by moment, built once."""
 
-    __slots__ = ("complete", "hooks", "request")
+    __slots__ = ("complete", "content", "hooks", "request")
 
     def __init__(self, hooks: Sequence[Any] = ()) -> None:
         self.hooks: tuple[Any, ...] = tuple(hooks)
@@ -112,6 +118,9 @@ class HookSet:
                 )
         self.request = _methods(self.hooks, "on_request")
         self.complete = _methods(self.hooks, "on_complete")
+        #: Some hook looks at message content (``content = True``): a stream's
+        #: final message is built for its CallRecord.
+        self.content = any(getattr(h, "content", False) is True for h in self.hooks)
 
     def __bool__(self) -> bool:
         return bool(self.hooks)

@@ -4,8 +4,10 @@ Each finished call logs one line -- model, status or error class, attempts,
 latency, time to first token, input / output / cache tokens, cost and request
 id -- with the same fields as a dict in ``record.rawclaude`` for structured
 handlers (JSON formatters read it from the LogRecord). Records never hold a
-credential: the pipeline's records carry none. ``ANTHROPIC_LOG=info`` or
-``debug`` turns it on for every client, as the official SDK's variable does.
+credential: the pipeline's records carry none. Message content only with
+``content=True`` (the last user turn and the answer, cut short).
+``ANTHROPIC_LOG=info`` or ``debug`` turns it on for every client, as the
+official SDK's variable does.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ..policy.cost import cost_units, format_units, token_usage
 from ..policy.prices import PriceTable
+from ..wire.errors import ConfigurationError
 from .hooks import CallRecord, Hook, RequestRecord
 
 __all__ = ["LoggingHook", "logging_hook_from_env"]
@@ -31,10 +35,60 @@ _MESSAGE = (
     "in=%(input_tokens)d out=%(output_tokens)d cache_write=%(cache_write_tokens)d "
     "cache_read=%(cache_read_tokens)d cost=%(cost)s request_id=%(request_id)s"
 )
+_CONTENT_MESSAGE = _MESSAGE + " prompt=%(prompt)r output=%(output)r"
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit} more chars]"
+
+
+def _text_of(content: Any) -> str | None:
+    """The text of a message's, a turn's or a block list's text blocks, joined."""
+    if content is None:
+        return None
+    if isinstance(content, str):
+        return content
+    blocks = getattr(content, "content", None)
+    if blocks is None and isinstance(content, Mapping):
+        blocks = content.get("content")
+    if isinstance(blocks, str):
+        return blocks
+    if blocks is None and isinstance(content, list):
+        blocks = content
+    if not isinstance(blocks, list):
+        return None
+    parts = []
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, Mapping) else getattr(block, "type", None)
+        if kind == "text":
+            text = block.get("text") if isinstance(block, Mapping) else getattr(block, "text", None)
+            if isinstance(text, str):
+                parts.append(text)
+    return "".join(parts)
+
+
+def _last_user_text(params: Mapping[str, Any] | None) -> str | None:
+    """The text of the request's last user turn."""
+    messages = params.get("messages") if params else None
+    if not isinstance(messages, list):
+        return None
+    for turn in reversed(messages):
+        if isinstance(turn, Mapping) and turn.get("role") == "user":
+            return _text_of(turn)
+    return None
 
 
 class LoggingHook(Hook):
-    """Logs each finished call at ``level`` (errors at WARNING), attempts at DEBUG."""
+    """Logs each finished call at ``level`` (errors at WARNING), attempts at DEBUG.
+
+    ``content=True`` adds the last user turn (``prompt``) and the answer's text
+    (``output``), each cut to ``max_content_chars``: off by default, since
+    prompts carry what users typed (after any redaction stage, which runs
+    before the request is recorded).
+    """
 
     def __init__(
         self,
@@ -42,10 +96,25 @@ class LoggingHook(Hook):
         *,
         level: int = logging.INFO,
         prices: PriceTable | None = None,
+        content: bool = False,
+        max_content_chars: int = 500,
     ) -> None:
+        if not isinstance(content, bool):
+            raise ConfigurationError(f"content must be True or False, got {content!r}")
+        if (
+            not isinstance(max_content_chars, int)
+            or isinstance(max_content_chars, bool)
+            or (max_content_chars < 1)
+        ):
+            raise ConfigurationError(
+                f"max_content_chars must be an int >= 1, got {max_content_chars!r}"
+            )
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
         self.level = level
         self.prices = prices
+        #: Read by the pipeline: a stream's final message is built for this hook.
+        self.content = content
+        self.max_content_chars = max_content_chars
         self._records = _RecordMaker()
 
     def on_request(self, record: RequestRecord) -> None:
@@ -60,7 +129,8 @@ class LoggingHook(Hook):
         if not self.logger.isEnabledFor(level):
             return
         fields = self.fields(record)
-        self.logger.handle(self._records.make(self.logger, level, fields))
+        message = _CONTENT_MESSAGE if self.content else _MESSAGE
+        self.logger.handle(self._records.make(self.logger, level, message, fields))
 
     def fields(self, record: CallRecord) -> dict[str, Any]:
         usage = record.usage
@@ -71,7 +141,7 @@ class LoggingHook(Hook):
             tokens = (t.input, t.output, t.cache_write, t.cache_read)
             units = cost_units(t, record.model, prices=self.prices)
             cost = None if units is None else format_units(units)
-        return {
+        fields: dict[str, Any] = {
             "kind": record.kind,
             "model": record.model,
             "status": record.status,
@@ -88,6 +158,10 @@ class LoggingHook(Hook):
             "request_id": record.request_id,
             "tags": dict(record.tags),
         }
+        if self.content:
+            fields["prompt"] = _cut(_last_user_text(record.request), self.max_content_chars)
+            fields["output"] = _cut(_text_of(record.response), self.max_content_chars)
+        return fields
 
 
 class _RecordMaker:
@@ -109,16 +183,18 @@ class _RecordMaker:
         self._template: dict[str, Any] = {}
         self._start = 0.0
 
-    def make(self, logger: logging.Logger, level: int, fields: dict[str, Any]) -> logging.LogRecord:
+    def make(
+        self, logger: logging.Logger, level: int, message: str, fields: dict[str, Any]
+    ) -> logging.LogRecord:
         if (
             logging.getLogRecordFactory() is not logging.LogRecord
             or type(logger).makeRecord is not logging.Logger.makeRecord
         ):
-            return logger.makeRecord(logger.name, level, __file__, 0, _MESSAGE, (fields,), None,
+            return logger.makeRecord(logger.name, level, __file__, 0, message, (fields,), None,
                                      extra={"rawclaude": fields})  # fmt: skip
-        key = (threading.get_ident(), os.getpid(), logger.name, level)
+        key = (threading.get_ident(), os.getpid(), logger.name, level, message)
         if key != self._key:
-            model = logging.LogRecord(logger.name, level, __file__, 0, _MESSAGE, (), None)
+            model = logging.LogRecord(logger.name, level, __file__, 0, message, (), None)
             self._template = dict(model.__dict__)
             self._start = model.created - model.relativeCreated / 1000
             self._key = key

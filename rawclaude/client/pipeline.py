@@ -110,7 +110,16 @@ class SharedState:
 class Tracker:
     """One call's running record, turned into a :class:`CallRecord` at its end."""
 
-    __slots__ = ("attempts", "request_id", "started", "started_at", "status", "ttft", "usage")
+    __slots__ = (
+        "attempts",
+        "request_id",
+        "response",
+        "started",
+        "started_at",
+        "status",
+        "ttft",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
@@ -120,6 +129,7 @@ class Tracker:
         self.request_id: str | None = None
         self.usage: Usage | None = None
         self.ttft: float | None = None
+        self.response: Any = None
 
     def record(
         self, call: Call, *, ok: bool, error: BaseException | None, end: str | None
@@ -141,6 +151,8 @@ class Tracker:
             end=end,
             tags=call.tags,
             started_at=self.started_at,
+            request=call.params,
+            response=self.response,
         )
 
 
@@ -356,6 +368,7 @@ class Pipeline:
             result = decode(data, tracker.request_id, resp)
             usage = getattr(result, "usage", None)
             tracker.usage = usage if isinstance(usage, Usage) else None
+            tracker.response = result
             if tickets:
                 outcome = Outcome(status=tracker.status, usage=tracker.usage, complete=True)
             return result

@@ -296,6 +296,8 @@ class MessageStream:
             if resp is not None:
                 resp.close()
         outcome = Outcome(status=lease.tracker.status, usage=self._acc.usage(), complete=True)
+        if self._call.hooks.content:
+            lease.tracker.response = self._acc.message()  # for the hooks that log content
         lease.release(outcome, end)
 
     async def _drain(self, resp: aiohttp.ClientResponse) -> bool:
