@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from .agents.structured import ParsedMessage, parse, parse_stream
     from .agents.tools import Tool, tool
     from .client.client import Client
+    from .client.fallback import FallbackEvent, Fallbacks
     from .client.hooks import CallRecord, Hook, RequestRecord
     from .client.logging_hook import LoggingHook
     from .client.raw import RawResponse
@@ -90,7 +91,7 @@ if TYPE_CHECKING:
     from .policy.timeouts import Timeout
     from .production.cache import MemoryCache, ResponseCache, cache_hit
     from .production.credentials import EnvCredential, FileCredential
-    from .production.fallback import Fallbacks, Router
+    from .production.fallback import Router
     from .production.meter import UsageMeter
     from .production.otel import OpenTelemetryHook
     from .production.redaction import RedactionStage
@@ -149,7 +150,8 @@ _LAZY: dict[str, str] = {
     "UsageMeter": ".production.meter",
     "BudgetGuard": ".production.stages",
     "CircuitBreakerStage": ".production.stages",
-    "Fallbacks": ".production.fallback",
+    "Fallbacks": ".client.fallback",
+    "FallbackEvent": ".client.fallback",
     "Router": ".production.fallback",
     "RedactionStage": ".production.redaction",
     "ResponseCache": ".production.cache",
@@ -185,6 +187,7 @@ __all__ = [
     "UsageMeter",
     "BudgetGuard",
     "CircuitBreakerStage",
+    "FallbackEvent",
     "Fallbacks",
     "Router",
     "RedactionStage",

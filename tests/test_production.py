@@ -260,6 +260,57 @@ async def test_fallbacks_move_to_the_next_model(server: FakeServer) -> None:
     assert [r.json["model"] for r in messages_sent(server)] == [MODEL, MODEL, "claude-haiku-4-5"]
 
 
+async def test_fallback_models_per_client_and_per_call(server: FakeServer) -> None:
+    from rawclaude import FallbackEvent, Hook, RateLimitError
+
+    moves: list[FallbackEvent] = []
+
+    class Moves(Hook):
+        def on_fallback(self, event: Any) -> None:
+            moves.append(event)
+
+    haiku, opus = "claude-haiku-4-5", "claude-opus-4-6"
+    async with make(server, fallback_models=[haiku], hooks=[Moves()]) as client:
+        server.queue(Reply.error(529), Reply.text("from haiku"))
+        assert (await create(client)).model == haiku
+        # Per call: its own list replaces the client's; [] turns fallbacks off.
+        server.queue(Reply.error(500), Reply.text("from opus"))
+        assert (await create(client, fallback_models=[opus])).model == opus
+        server.queue(Reply.error(529))
+        with pytest.raises(OverloadedError):
+            await create(client, fallback_models=[])
+        # A stream moves too, before any content.
+        server.queue(Reply.error(529), Reply.text("streamed by haiku"))
+        async with client.messages.stream(model=MODEL, max_tokens=50, messages=MSG) as stream:
+            message = await stream.get_final_message()
+        assert message.model == haiku
+        # A 4xx is the request's fault: it never moves to another model.
+        server.queue(Reply.error(429, headers={"x-should-retry": "false"}))
+        with pytest.raises(RateLimitError):
+            await create(client)
+        # with_options changes the list for a copy.
+        other = client.with_options(fallback_models=[opus, haiku], max_retries=0)
+        server.queue(Reply.error(529), Reply.error(529), Reply.text("third"))
+        assert (await create(other)).model == haiku
+    assert [(m.from_model, m.to_model, m.kind) for m in moves] == [
+        (MODEL, haiku, "messages.create"),
+        (MODEL, opus, "messages.create"),
+        (MODEL, haiku, "messages.stream"),
+        (MODEL, opus, "messages.create"),
+        (opus, haiku, "messages.create"),
+    ]
+    assert [r.json["model"] for r in messages_sent(server)] == [
+        MODEL, haiku, MODEL, opus, MODEL, MODEL, haiku, MODEL, MODEL, opus, haiku,
+    ]  # fmt: skip
+    for bad in ("claude-haiku-4-5", [""], [3], 5):
+        with pytest.raises(ConfigurationError, match="fallback_models"):
+            Client("k", fallback_models=bad)
+    async with make(server) as client:
+        with pytest.raises(ConfigurationError, match="fallback_models"):
+            await create(client, fallback_models="claude-haiku-4-5")
+    assert len(messages_sent(server)) == 11  # the bad argument sent nothing
+
+
 async def test_open_circuit_falls_back_at_once(server: FakeServer) -> None:
     stage = CircuitBreakerStage(BreakerConfig(failure_threshold=1, cooldown=60))
     async with make(server, admission=[stage],

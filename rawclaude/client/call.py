@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from ..policy.timeouts import Timeout
+from ..wire.errors import ConfigurationError
 from ..wire.models import Usage
 from ..wire.usage import TokenUsage, token_usage
 from .hooks import NO_HOOKS, CallKind, HookSet
@@ -18,7 +21,18 @@ from .hooks import NO_HOOKS, CallKind, HookSet
 if TYPE_CHECKING:
     from .pipeline import Pipeline
 
-__all__ = ["BodySource", "Call", "Outcome"]
+__all__ = ["BodySource", "Call", "Outcome", "encode_json"]
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_json(body: object, argument: str = "request parameters") -> bytes:
+    """``body`` as JSON bytes; a ``ConfigurationError`` naming ``argument`` if it cannot be."""
+    try:
+        return _ENCODER.encode(body)
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise ConfigurationError(f"{argument} are not JSON-serializable: {exc}") from None
+
 
 #: A request body that is streamed: called once per attempt, so a retry sends
 #: the whole body again (e.g. a file re-read from its start).
@@ -33,6 +47,7 @@ class Call:
     __slots__ = (
         "body",
         "event_stream",
+        "fallback_models",
         "headers",
         "hooks",
         "input_tokens",
@@ -66,6 +81,7 @@ class Call:
         hooks: HookSet = NO_HOOKS,
         tags: Mapping[str, str] | None = None,
         event_stream: bool = False,
+        fallback_models: tuple[str, ...] = (),
     ) -> None:
         self.pipeline = pipeline
         self.kind: CallKind = kind
@@ -87,6 +103,8 @@ class Call:
         self.tags = tags or _NO_TAGS
         #: A 200 must be ``text/event-stream`` (a Messages stream).
         self.event_stream = event_stream
+        #: The models to move to, in order, when this one fails (see client.fallback).
+        self.fallback_models = fallback_models
 
     def with_params(self, params: dict[str, Any], body: bytes) -> Call:
         """This call with other parameters and their encoded body (another model)."""
@@ -107,7 +125,13 @@ class Call:
             hooks=self.hooks,
             tags=self.tags,
             event_stream=self.event_stream,
+            fallback_models=self.fallback_models,
         )
+
+    def with_model(self, model: str) -> Call:
+        """This call for another model (the body encoded anew)."""
+        params = {**(self.params or {}), "model": model}
+        return self.with_params(params, encode_json(params))
 
     def __repr__(self) -> str:
         # Never the headers nor the body (megabytes, and user content).

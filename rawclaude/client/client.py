@@ -25,6 +25,7 @@ from .admission import AdmissionStage, LimiterStage
 from .batches import Batches
 from .call import BodySource
 from .credentials import Credentials, CredentialSource, resolve_sources
+from .fallback import check_fallback_models
 from .files import Files
 from .hooks import HookSet
 from .options import (
@@ -70,6 +71,7 @@ class _Config:
         "auth_token",
         "base_url",
         "default_headers",
+        "fallback_models",
         "hooks",
         "max_error_body_size",
         "max_event_size",
@@ -87,6 +89,7 @@ class _Config:
     auth_token: CredentialSource | None
     base_url: str
     default_headers: dict[str, str]
+    fallback_models: tuple[str, ...]
     hooks: HookSet
     max_error_body_size: int
     max_event_size: int
@@ -149,6 +152,7 @@ class Client:
         request_stages: Sequence[RequestStage] | None = None,
         proxy: str | None = None,
         trust_env: bool = True,
+        fallback_models: Sequence[str] | None = None,
     ) -> None:
         import os
 
@@ -181,6 +185,7 @@ class Client:
             "middleware": middleware,
             "request_stages": request_stages,
             "proxy": proxy,
+            "fallback_models": fallback_models,
         }
         self._configure(_checked(_Config(), changes, shared), shared)
 
@@ -220,6 +225,7 @@ class Client:
             timeout=config.timeout,
             hooks=_with_env_logging(config.hooks),
             request_stages=config.request_stages,
+            fallback_models=config.fallback_models,
         )
         self.messages = Messages(self._pipeline, self)
         self.messages.batches = Batches(self)
@@ -397,6 +403,8 @@ def _check_option(name: str, value: Any) -> Any:
         return check_stages("admission", value, "admit")
     if name in ("middleware", "request_stages"):
         return check_callables(name, value)
+    if name == "fallback_models":
+        return check_fallback_models(name, value)
     return value  # api_key, auth_token (checked by Credentials), proxy (checked after)
 
 

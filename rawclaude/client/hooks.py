@@ -8,8 +8,9 @@ Two moments of every call (``create``, a stream, ``request()``) are observable:
   result was decoded, the stream was read to its end, closed early or
   abandoned, or the call failed. This is the pipeline's one completion point.
 
-A hook is any object with an ``on_request(record)`` and/or ``on_complete(record)``
-method (subclass :class:`Hook` to get no-op defaults). Hooks are called inline
+A hook is any object with an ``on_request(record)``, ``on_complete(record)``
+and/or ``on_fallback(event)`` method (the last: a call moved to its next
+fallback model; subclass :class:`Hook` to get no-op defaults). Hooks are called inline
 and must be quick; one that raises is logged on the ``rawclaude.hooks`` logger
 and never breaks the call. Records never hold a credential.
 """
@@ -101,23 +102,25 @@ class Hook:
     def on_complete(self, record: CallRecord) -> None:
         """A call finished (success or error)."""
 
+    def on_fallback(self, event: Any) -> None:
+        """A call moved to its next fallback model (a :class:`~rawclaude.FallbackEvent`)."""
+
 
 class HookSet:
     """The bound methods of a sequence of hooks, split by moment, built once."""
 
-    __slots__ = ("complete", "content", "hooks", "request")
+    __slots__ = ("complete", "content", "fallback", "hooks", "request")
 
     def __init__(self, hooks: Sequence[Any] = ()) -> None:
         self.hooks: tuple[Any, ...] = tuple(hooks)
         for hook in self.hooks:
-            if not callable(getattr(hook, "on_request", None)) and not callable(
-                getattr(hook, "on_complete", None)
-            ):
+            if not any(callable(getattr(hook, name, None)) for name in _MOMENTS):
                 raise ConfigurationError(
-                    f"hooks: {hook!r} has neither on_request() nor on_complete()"
+                    f"hooks: {hook!r} has none of on_request(), on_complete(), on_fallback()"
                 )
         self.request = _methods(self.hooks, "on_request")
         self.complete = _methods(self.hooks, "on_complete")
+        self.fallback = _methods(self.hooks, "on_fallback")
         #: Some hook looks at message content (``content = True``): a stream's
         #: final message is built for its CallRecord.
         self.content = any(getattr(h, "content", False) is True for h in self.hooks)
@@ -144,6 +147,16 @@ class HookSet:
                 method(record)
             except Exception:
                 _hook_failed(method)
+
+    def emit_fallback(self, event: Any) -> None:
+        for method in self.fallback:
+            try:
+                method(event)
+            except Exception:
+                _hook_failed(method)
+
+
+_MOMENTS = ("on_request", "on_complete", "on_fallback")
 
 
 def _methods(hooks: tuple[Any, ...], name: str) -> tuple[Callable[[Any], None], ...]:

@@ -44,6 +44,7 @@ from ..wire.errors import (
 )
 from ..wire.models import Usage
 from ..wire.usage import token_usage
+from . import fallback
 from .admission import WAIT, AdmissionStage, Ticket, release_all
 from .call import Call, Outcome
 from .hooks import CallRecord, HookSet, RequestRecord
@@ -179,6 +180,7 @@ class Pipeline:
         timeout: Timeout,
         hooks: HookSet,
         request_stages: Sequence[RequestStage],
+        fallback_models: tuple[str, ...] = (),
     ) -> None:
         self.base_url = base_url
         self.api_version = api_version
@@ -202,6 +204,8 @@ class Pipeline:
         self.timeout = timeout
         self.hooks = hooks
         self.request_stages = tuple(request_stages)
+        #: The client's fallback models (a call may bring its own).
+        self.fallback_models = fallback_models
 
     def __repr__(self) -> str:
         return f"Pipeline({self.base_url}, credentials={self.credentials.describe()})"
@@ -232,6 +236,10 @@ class Pipeline:
         return await self._wrapped(call, run)
 
     async def _wrapped(self, call: Call, run: Callable[[Call], Awaitable[T]]) -> T:
+        models = call.fallback_models
+        if models:
+            # Innermost: a middleware (a cache, say) sees the call once.
+            run = _with_fallbacks(run, models)
         if not self.middleware:
             return await run(call)
         proceed: Callable[[Call], Awaitable[Any]] = run
@@ -480,6 +488,16 @@ class Pipeline:
 
 
 _UNKNOWN = Outcome()
+
+
+def _with_fallbacks(
+    run: Callable[[Call], Awaitable[T]], models: tuple[str, ...]
+) -> Callable[[Call], Awaitable[T]]:
+    async def run_with_fallbacks(call: Call) -> T:
+        result: T = await fallback.run(call, run, models)
+        return result
+
+    return run_with_fallbacks
 
 
 def _bind(

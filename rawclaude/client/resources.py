@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode
 
-import msgspec
-
 from ..policy.ratelimit import estimate_input_tokens
 from ..policy.timeouts import Timeout
 from ..wire.errors import APIError, ConfigurationError
@@ -27,7 +25,8 @@ from ..wire.models import (
     decode_model,
     decode_model_list,
 )
-from .call import Call
+from .call import Call, encode_json
+from .fallback import check_fallback_models
 from .hooks import CallKind
 from .pages import Paginator, list_query
 from .stream import MessageStream, MessageStreamManager
@@ -44,16 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["Messages", "Models", "build_call", "encode_json"]
 
 T = TypeVar("T")
-
-_ENCODER = msgspec.json.Encoder()
-
-
-def encode_json(body: object, argument: str = "request parameters") -> bytes:
-    """``body`` as JSON bytes; a ``ConfigurationError`` naming ``argument`` if it cannot be."""
-    try:
-        return _ENCODER.encode(body)
-    except (TypeError, msgspec.EncodeError) as exc:
-        raise ConfigurationError(f"{argument} are not JSON-serializable: {exc}") from None
 
 
 def _with_request_id(decode: Callable[[bytes], T]) -> Decode[T]:
@@ -92,6 +81,7 @@ def build_call(
     limited: bool = False,
     stream: bool = False,
     event_stream: bool = False,
+    fallback_models: Sequence[str] | None = None,
 ) -> Call:
     """A Call for ``path`` (relative to the base URL, or an absolute URL)."""
     headers: Mapping[str, str] = pipeline.headers
@@ -122,6 +112,11 @@ def build_call(
         hooks=pipeline.hooks.plus(hooks),
         tags=tags,
         event_stream=event_stream,
+        fallback_models=(
+            pipeline.fallback_models
+            if fallback_models is None
+            else check_fallback_models("fallback_models", fallback_models)
+        ),
     )
 
 
@@ -176,6 +171,7 @@ class Messages:
         tags: Mapping[str, str] | None,
         limited: bool = True,
         stream: bool = False,
+        fallback_models: Sequence[str] | None = None,
     ) -> Call:
         pipeline = self._pipeline
         check_params(pipeline.api_version, params)
@@ -209,6 +205,7 @@ class Messages:
             limited=limited,
             stream=stream,
             event_stream=stream,
+            fallback_models=fallback_models,
         )
 
     @overload
@@ -225,6 +222,7 @@ class Messages:
         timeout: Timeout | float | None = None,
         hooks: Sequence[Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        fallback_models: Sequence[str] | None = None,
         **params: Any,
     ) -> Message: ...
 
@@ -242,6 +240,7 @@ class Messages:
         timeout: Timeout | float | None = None,
         hooks: Sequence[Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        fallback_models: Sequence[str] | None = None,
         **params: Any,
     ) -> MessageStream: ...
 
@@ -258,12 +257,14 @@ class Messages:
         timeout: Timeout | float | None = None,
         hooks: Sequence[Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        fallback_models: Sequence[str] | None = None,
         **params: Any,
     ) -> Message | MessageStream:
         """POST /v1/messages. With ``stream=True``, an async iterator of typed events.
 
         ``hooks`` are added to the client's for this call; ``tags`` travel in
-        the hooks' records (a tenant id for a usage meter, say).
+        the hooks' records (a tenant id for a usage meter, say);
+        ``fallback_models`` replace the client's for this call (``[]``: none).
         """
         body = {"model": model, "max_tokens": max_tokens, "messages": messages, **params}
         options: dict[str, Any] = {
@@ -273,6 +274,7 @@ class Messages:
             "timeout": timeout,
             "hooks": hooks,
             "tags": tags,
+            "fallback_models": fallback_models,
         }
         if stream:
             call = self._call("messages.stream", body, stream=True, **options)
@@ -292,6 +294,7 @@ class Messages:
         timeout: Timeout | float | None = None,
         hooks: Sequence[Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        fallback_models: Sequence[str] | None = None,
         **params: Any,
     ) -> MessageStreamManager:
         """``async with client.messages.stream(...) as stream:`` -- a ``MessageStream``."""
@@ -306,6 +309,7 @@ class Messages:
             timeout=timeout,
             hooks=hooks,
             tags=tags,
+            fallback_models=fallback_models,
         )
         return MessageStreamManager(call)
 
