@@ -160,6 +160,33 @@ def stages(s: Summaries) -> Goal:
     )
 
 
+def production(s: Summaries) -> list[Goal]:
+    """Every production piece on vs none (paired), and a cache hit vs a round trip."""
+    ratio = _median(s, "production", "cpu_ratio", "rawclaude")
+    none, full = (
+        _median(s, "production", k, "rawclaude") for k in ("none_cpu_us", "all_cpu_us")
+    )
+    measured = "n/a" if ratio is None else f"{ratio - 1:+.1%} ({num(full)} vs {num(none)} µs)"
+    cache = _median(s, "production", "cache_ratio", "rawclaude")
+    hit, upstream = (
+        _median(s, "production", k, "rawclaude") for k in ("cache_hit_us", "upstream_us")
+    )
+    cached = "n/a" if cache is None else f"{cache:.3f}x ({num(hit)} vs {num(upstream)} µs)"
+    return [
+        _goal(
+            "create with all production pieces, client CPU",
+            measured,
+            "<= +10%",
+            None if ratio is None else ratio <= 1.10,
+        ),
+        _goal("response-cache hit vs create", cached, "<= 0.2x", _ok_below(cache, 0.2)),
+    ]
+
+
+def _ok_below(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
 def _sizes(s: Summaries, case: str, prefix: str) -> list[int]:
     keys = s.get(case, {}).get("values", {})
     return [int(k.split("@")[1]) for k in keys if k.startswith(prefix)]
@@ -227,7 +254,7 @@ def agent_loop(s: Summaries) -> Goal:
 
 
 def evaluate(s: Summaries) -> list[Goal]:
-    goals = [stream(s), ttft(s), create(s), stages(s)]
+    goals = [stream(s), ttft(s), create(s), stages(s), *production(s)]
     goals.append(import_time(s))
     goals.append(_within(s, "RSS after import + client", "import", "rss_mib", "MiB", 3))
     goals.append(_within(s, "installed size", "footprint", "size_mb", "MB", 1))

@@ -17,6 +17,7 @@ MODULES = {
     "ttft": "ttft",
     "create": "create",
     "stages": "stages",
+    "production": "production",
     "many": "many",
     "import": "imports",
     "footprint": "footprint",
