@@ -393,6 +393,13 @@ def test_integer_units_equal_the_decimal_cost_everywhere() -> None:
     # A user rate finer than a unit (1e-15 USD) is priced in decimals, rounded up.
     rates = {"output": 1, "cache_write_5m": 1, "cache_write_1h": 1, "cache_read": 1}
     fine = PriceTable.default().merge({"fine": {"input": "0.0000000000001", **rates}})
+    # The last answer is remembered per table, model, batch and tokens, never across them.
+    tokens = TokenUsage(input=1_000_000)
+    assert cost_units(tokens, "claude-sonnet-4-6") == 3 * 10**15
+    assert cost_units(tokens, "claude-sonnet-4-6", batch=True) == 3 * 10**15 // 2
+    cheaper = table.merge({"claude-sonnet-4-6": {"input": "1"}})
+    assert cost_units(tokens, "claude-sonnet-4-6", prices=cheaper) == 10**15
+    assert cost_units(TokenUsage(input=2), "claude-sonnet-4-6", prices=cheaper) == 2 * 10**9
     units = cost_units(TokenUsage(input=3), "fine", prices=fine)
     assert units == 1  # 1e-13 USD per MTok x 3 tokens = 3e-19 USD: one unit, rounded up
     assert UNITS_PER_USD == 10**15 and format_units(0) == "0" and format_units(10**15) == "1"

@@ -276,6 +276,11 @@ def cost_units(
     if not model:
         return None
     table = prices if prices is not None else PriceTable.default()
+    # One call's tokens are priced by several observers in a row (budget, meter, log).
+    last = _LAST_UNITS[0]
+    if last[0] is table and last[1] == model and last[2] is batch and last[3] == tokens:
+        known: int | None = last[4]
+        return known
     batched = batch or tokens.service_tier == "batch"
     key = (model, batched, tokens.inference_geo, tokens.speed)
     memo = table.derived
@@ -285,13 +290,17 @@ def cost_units(
         if len(memo) >= _MEMO_SIZE:
             memo.clear()  # model ids come from callers: the memo stays bounded
         memo[key] = scaled
-    if scaled is None:
-        return None
-    return scaled.units(tokens.input, tokens.output, tokens.cache_write_5m,  # type: ignore[no-any-return]
-                        tokens.cache_write_1h, tokens.cache_read)  # fmt: skip
+    units: int | None = None
+    if scaled is not None:
+        units = scaled.units(tokens.input, tokens.output, tokens.cache_write_5m,
+                             tokens.cache_write_1h, tokens.cache_read)  # fmt: skip
+    _LAST_UNITS[0] = (table, model, batch, tokens, units)
+    return units
 
 
 _MISSING: Any = object()
+#: The last (table, model, batch, tokens, units) priced: replaced whole, so threads may share it.
+_LAST_UNITS: list[tuple[Any, ...]] = [(None, None, None, None, None)]
 
 
 def _scaled_for(

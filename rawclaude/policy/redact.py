@@ -297,9 +297,11 @@ class Redactor:
         tool_inputs: bool = False,
     ) -> tuple[Mapping[str, Any], RedactionReport]:
         """A Messages request body with the user text redacted (the same object if clean)."""
+        messages = body.get("messages")
+        if self._digit_or_at and not system and _clean_plain_turns(messages, roles):
+            return body, _NOTHING  # the common shape, checked without the walk
         walk = _Walk(self, tool_results=tool_results, tool_inputs=tool_inputs)
         out: dict[str, Any] | None = None
-        messages = body.get("messages")
         if isinstance(messages, list):
             new = walk.messages(messages, roles)
             if new is not messages:
@@ -315,6 +317,20 @@ class Redactor:
     def __repr__(self) -> str:
         kinds = sorted({d.kind for d in self.detectors})
         return f"Redactor(kinds={kinds})"
+
+
+def _clean_plain_turns(messages: object, roles: Collection[str]) -> bool:
+    """Every turn of ``roles`` is a dict with string content holding no digit and no '@'."""
+    if type(messages) is not list:
+        return False
+    for message in messages:
+        if type(message) is not dict:
+            return False
+        if message.get("role") in roles:
+            content = message.get("content")
+            if type(content) is not str or _DIGIT_OR_AT.search(content) is not None:
+                return False
+    return True
 
 
 class _Walk:
