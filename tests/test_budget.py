@@ -137,6 +137,13 @@ def test_book_per_tag_and_midnight() -> None:
     assert book.spent(total, late) == 10_000
     assert book.spent(total, ts(2026, 12, 2, 0, 1)) == 0
     assert book.spent(tenant, late, {"tenant": "a"}) == 10_000
+    # Past midnight the book's cached lines turn over: a new day, new ledgers.
+    after = ts(2026, 12, 2, 0, 1)
+    fresh = book.reserve(10_000, {"tenant": "a"}, after)  # tenant a's Dec 2 ledger is empty
+    assert [line.period for line in fresh.lines] == ["2026-12-02", "2026-12-02"]
+    book.settle(fresh, 7_000)
+    assert book.spent(tenant, after, {"tenant": "a"}) == 7_000 and book.spent(total, after) == 7_000
+    assert book.spent(total, late) == 10_000  # Dec 1 unchanged
 
 
 @pytest.mark.parametrize(

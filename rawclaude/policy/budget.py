@@ -119,13 +119,19 @@ _PERIODS: dict[tuple[str, int], tuple[float, float, str]] = {}
 
 def period_of(budget: Budget, now: float) -> tuple[str, float]:
     """The period ``now`` (epoch seconds) falls in: its label and when it resets."""
+    label, _, reset = period_bounds(budget, now)
+    return label, reset
+
+
+def period_bounds(budget: Budget, now: float) -> tuple[str, float, float]:
+    """The period ``now`` falls in: its label, when it started and when it resets."""
     cache_key = (budget.period, budget.offset_seconds)
     cached = _PERIODS.get(cache_key)
     if cached is not None and cached[0] <= now < cached[1]:
-        return cached[2], cached[1]
+        return cached[2], cached[0], cached[1]
     label, start, reset = _period(budget, now)
     _PERIODS[cache_key] = (start, reset, label)
-    return label, reset
+    return label, start, reset
 
 
 def _period(budget: Budget, now: float) -> tuple[str, float, float]:
@@ -220,10 +226,14 @@ class BudgetLine(msgspec.Struct, frozen=True, gc=False):
 
 
 class BudgetReservation(msgspec.Struct, frozen=True, gc=False):
-    """What one call holds: its lines, and the lease id of a shared (Redis) reservation."""
+    """What one call holds: its lines, and the lease id of a shared (Redis) reservation.
+
+    ``ledgers``: an in-process reservation's ledgers, line by line (settled directly).
+    """
 
     lines: tuple[BudgetLine, ...]
     lease: str = ""
+    ledgers: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -233,12 +243,22 @@ class _Ledger:
     warned: set[float] = field(default_factory=set)
 
 
+class _Plan(msgspec.Struct, frozen=True, gc=False):
+    start: float
+    end: float
+    lines: tuple[BudgetLine, ...]
+    ledgers: tuple[_Ledger, ...]
+
+
 class BudgetBook:
     """The in-process ledgers of some budgets. Not thread-safe: one event loop drives it."""
 
     def __init__(self, budgets: Sequence[Budget]) -> None:
         self.budgets = tuple(budgets)
+        self._tagged = tuple(b for b in self.budgets if b.tag is not None)
         self._ledgers: dict[tuple[str, str], _Ledger] = {}
+        # Per set of tag values: until when the lines (and their ledgers) hold.
+        self._plans: dict[tuple[str | None, ...], _Plan] = {}
 
     def lines(self, amount: int, tags: Mapping[str, str], now: float) -> list[BudgetLine]:
         out = []
@@ -257,24 +277,47 @@ class BudgetBook:
         lines: list[BudgetLine] | None = None,
     ) -> BudgetReservation:
         """Reserve ``amount`` in every budget that applies, or raise BudgetExceededError."""
-        if lines is None:
-            lines = self.lines(amount, tags, now)
-        ledgers = [self._ledger(line, now) for line in lines]
+        if lines is not None:
+            ledgers = tuple(self._ledger(line, now) for line in lines)
+        else:
+            plan = self._plan(tags, now)
+            ledgers = plan.ledgers
+            lines = [line if line.amount == amount else BudgetLine(
+                line.budget, line.scope, line.period, line.reset_at, amount)
+                for line in plan.lines]  # fmt: skip
         for line, ledger in zip(lines, ledgers, strict=True):
             if ledger.spent + ledger.reserved + amount > line.budget.limit_micros:
                 raise exceeded(line, ledger.spent, ledger.reserved)
         for ledger in ledgers:
             ledger.reserved += amount
-        return BudgetReservation(tuple(lines))
+        return BudgetReservation(tuple(lines), ledgers=ledgers)
+
+    def _plan(self, tags: Mapping[str, str], now: float) -> _Plan:
+        """The lines and ledgers for calls with these tag values, built once per period."""
+        key = tuple(tags.get(b.tag or "") for b in self._tagged) if self._tagged and tags else ()
+        plan = self._plans.get(key)
+        if plan is None or not plan.start <= now < plan.end:
+            lines = self.lines(0, tags, now)
+            bounds = [period_bounds(line.budget, now) for line in lines]
+            plan = _Plan(
+                max((b[1] for b in bounds), default=now),
+                min((b[2] for b in bounds), default=now + 1),
+                tuple(lines),
+                tuple(self._ledger(line, now) for line in lines),
+            )
+            if len(self._plans) >= 1024:
+                self._plans.clear()  # tag values come from callers: stays bounded
+            self._plans[key] = plan
+        return plan
 
     def settle(self, reservation: BudgetReservation, actual: int) -> list[tuple[BudgetLine, float]]:
         """Release a reservation and add ``actual``; the warn thresholds crossed, per line."""
         fired: list[tuple[BudgetLine, float]] = []
-        for line in reservation.lines:
-            key = (line.scope, line.period)
-            ledger = self._ledgers.get(key)
+        ledgers = reservation.ledgers or [None] * len(reservation.lines)
+        for line, held in zip(reservation.lines, ledgers, strict=True):
+            ledger = held or self._ledgers.get((line.scope, line.period))
             if ledger is None:
-                ledger = self._ledgers[key] = _Ledger()
+                ledger = self._ledgers[(line.scope, line.period)] = _Ledger()
             ledger.reserved = max(0, ledger.reserved - line.amount)
             before = ledger.spent
             ledger.spent = before + actual
