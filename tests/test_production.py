@@ -302,6 +302,21 @@ async def test_fallback_models_per_client_and_per_call(server: FakeServer) -> No
     assert [r.json["model"] for r in messages_sent(server)] == [
         MODEL, haiku, MODEL, opus, MODEL, MODEL, haiku, MODEL, MODEL, opus, haiku,
     ]  # fmt: skip
+    # Only calls that generate a message move (not count_tokens: another model's count).
+    from types import SimpleNamespace
+
+    from rawclaude.client import fallback
+
+    tried: list[Any] = []
+
+    async def overloaded(call: Any) -> Any:
+        tried.append(call)
+        raise InternalServerError("down", status_code=500, headers={}, body=None)
+
+    count = SimpleNamespace(kind="messages.count_tokens", model=MODEL, params={"model": MODEL})
+    with pytest.raises(InternalServerError):
+        await fallback.run(count, overloaded, [haiku])  # type: ignore[arg-type]
+    assert tried == [count]
     for bad in ("claude-haiku-4-5", [""], [3], 5):
         with pytest.raises(ConfigurationError, match="fallback_models"):
             Client("k", fallback_models=bad)

@@ -30,6 +30,10 @@ Proceed = Callable[[Call], Awaitable[Any]]
 DEFAULT_TRIGGERS: tuple[type[BaseException], ...] = (InternalServerError, CircuitOpenError)
 
 
+#: The calls that move: those that generate a message.
+_MOVABLE = frozenset(("messages.create", "messages.stream"))
+
+
 @dataclass(frozen=True, slots=True)
 class FallbackEvent:
     """A call moved from one model to the next (what hooks' ``on_fallback`` get)."""
@@ -60,8 +64,8 @@ async def run(
     on_fallback: Callable[[FallbackEvent], Any] | None = None,
 ) -> Any:
     """``proceed(call)``, then with each of ``models`` in turn while it fails with ``on``."""
-    if call.params is None or call.model is None:
-        return await proceed(call)  # not a Messages call
+    if call.model is None or call.params is None or call.kind not in _MOVABLE:
+        return await proceed(call)  # not a message to generate (count_tokens, lists, ...)
     chain = [call.model, *(m for m in models if m != call.model)]
     for i, model in enumerate(chain):
         current = call if i == 0 else call.with_model(model)
