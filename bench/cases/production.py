@@ -13,7 +13,6 @@ the server, at concurrency 1. The Redis budget round trip is measured by
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from ..config import Config
 from ..spec import Case, Metric, Params, WorkerResult
@@ -60,10 +59,6 @@ def _metrics(cfg: Config) -> tuple[Metric, ...]:
     return METRICS
 
 
-def _none(cfg: Config) -> list[dict[str, Any]]:
-    return []
-
-
 CASE = Case(
     name="production",
     title="4c. Production layer: create at c=64, log + meter + budget + breaker + redaction",
@@ -73,7 +68,6 @@ CASE = Case(
     clients=("rawclaude",),
     needs="server",
     reps=lambda cfg: cfg.create_reps,
-    prime=_none,
     notes=(
         "Two rawclaude clients in one worker: plain, and with LoggingHook (NullHandler), "
         "UsageMeter, BudgetGuard (in process), CircuitBreakerStage and RedactionStage. "

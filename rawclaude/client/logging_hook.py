@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ..policy.cost import cost_units, format_units, token_usage
@@ -46,27 +47,18 @@ def _cut(text: str | None, limit: int) -> str | None:
 
 
 def _text_of(content: Any) -> str | None:
-    """The text of a message's, a turn's or a block list's text blocks, joined."""
-    if content is None:
-        return None
-    if isinstance(content, str):
+    """A turn's or a message's content as text: a string, or its text blocks joined
+    (request dicts or typed response blocks)."""
+    if isinstance(content, str) or content is None:
         return content
-    blocks = getattr(content, "content", None)
-    if blocks is None and isinstance(content, Mapping):
-        blocks = content.get("content")
-    if isinstance(blocks, str):
-        return blocks
-    if blocks is None and isinstance(content, list):
-        blocks = content
-    if not isinstance(blocks, list):
+    if not isinstance(content, list):
         return None
     parts = []
-    for block in blocks:
-        kind = block.get("type") if isinstance(block, Mapping) else getattr(block, "type", None)
-        if kind == "text":
-            text = block.get("text") if isinstance(block, Mapping) else getattr(block, "text", None)
-            if isinstance(text, str):
-                parts.append(text)
+    for block in content:
+        get = block.get if isinstance(block, Mapping) else partial(getattr, block)
+        text = get("text", None)
+        if get("type", None) == "text" and isinstance(text, str):
+            parts.append(text)
     return "".join(parts)
 
 
@@ -77,7 +69,7 @@ def _last_user_text(params: Mapping[str, Any] | None) -> str | None:
         return None
     for turn in reversed(messages):
         if isinstance(turn, Mapping) and turn.get("role") == "user":
-            return _text_of(turn)
+            return _text_of(turn.get("content"))
     return None
 
 
@@ -160,7 +152,8 @@ class LoggingHook(Hook):
         }
         if self.content:
             fields["prompt"] = _cut(_last_user_text(record.request), self.max_content_chars)
-            fields["output"] = _cut(_text_of(record.response), self.max_content_chars)
+            output = _text_of(getattr(record.response, "content", None))
+            fields["output"] = _cut(output, self.max_content_chars)
         return fields
 
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import msgspec
 
 from ..wire.errors import BudgetExceededError, ConfigurationError
-from .cost import UNITS_PER_MICRO_USD, ScaledRates, scale_rates
+from .cost import UNITS_PER_MICRO_USD, ScaledRates
 from .prices import ModelPrice
 
 __all__ = [
@@ -157,7 +157,7 @@ def worst_case_rates(
         multiplier *= price.geo.get(inference_geo, max(price.geo.values(), default=multiplier))
     if fast and price.fast is not None:
         multiplier *= price.fast
-    return scale_rates(price, multiplier, batch=False)
+    return ScaledRates(price, multiplier, batch=False)
 
 
 def worst_case_micros(
@@ -282,9 +282,8 @@ class BudgetBook:
         else:
             plan = self._plan(tags, now)
             ledgers = plan.ledgers
-            lines = [line if line.amount == amount else BudgetLine(
-                line.budget, line.scope, line.period, line.reset_at, amount)
-                for line in plan.lines]  # fmt: skip
+            lines = [BudgetLine(line.budget, line.scope, line.period, line.reset_at, amount)
+                     for line in plan.lines]  # fmt: skip
         for line, ledger in zip(lines, ledgers, strict=True):
             if ledger.spent + ledger.reserved + amount > line.budget.limit_micros:
                 raise exceeded(line, ledger.spent, ledger.reserved)

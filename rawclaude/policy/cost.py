@@ -49,7 +49,6 @@ __all__ = [
     "cost",
     "cost_units",
     "format_units",
-    "scale_rates",
     "token_usage",
     "try_cost",
     "units_to_usd",
@@ -132,17 +131,7 @@ def try_cost(
     if not model:
         return Unpriced(None, "no model given for a bare usage", tokens, batched)
     table = prices if prices is not None else PriceTable.default()
-    # One call's usage is priced by several observers in a row (budget, meter,
-    # log): the last answer is kept, keyed by equal tokens, model and table.
-    memo = _LAST[0]
-    if memo is not None and memo[1:4] == (model, table, batched) and memo[0] == tokens:
-        return memo[4]
-    result = _price(model, tokens, batched, table)
-    _LAST[0] = (tokens, model, table, batched, result)
-    return result
-
-
-_LAST: list[tuple[TokenUsage, str, PriceTable, bool, Cost | Unpriced] | None] = [None]
+    return _price(model, tokens, batched, table)
 
 
 def _price(model: str, tokens: TokenUsage, batched: bool, table: PriceTable) -> Cost | Unpriced:
@@ -252,13 +241,6 @@ def _scaled(rates: Rates, factor: Decimal) -> _Scaled | None:
             return None
         out.append(int(value))
     return (out[0], out[1], out[2], out[3], out[4])
-
-
-def scale_rates(
-    price: ModelPrice, multiplier: Decimal = _ONE, *, batch: bool = False
-) -> ScaledRates:
-    """``price`` at ``multiplier`` (and the batch discount) in whole units per token."""
-    return ScaledRates(price, multiplier, batch=batch)
 
 
 def cost_units(

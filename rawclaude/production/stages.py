@@ -19,13 +19,7 @@ from ..client.admission import WAIT, Wait
 from ..client.call import Call, Outcome
 from ..io.redis_breaker import RedisCircuitBreaker
 from ..io.redis_budget import RedisBudgetStore
-from ..policy.breaker import (
-    Admission,
-    BreakerConfig,
-    BreakerMachine,
-    breaker_key,
-    classify,
-)
+from ..policy.breaker import Admission, BreakerConfig, BreakerMachine, breaker_key, classify
 from ..policy.budget import (
     Budget,
     BudgetBook,
@@ -113,42 +107,37 @@ class BudgetGuard:
         self.allow_unpriced = unpriced == "allow"
         self.clock = clock
         self._background = Background("budget settlement")
-        self._rates: dict[tuple[str | None, str | None, bool], ScaledRates | None] = {}
+        self._rates: dict[tuple[str, str | None, bool], ScaledRates | None] = {}
 
     def admit_now(self, call: Call) -> _BudgetTicket | Wait | None:
         """The in-process decision, taken without awaiting (Redis: :data:`WAIT`)."""
         if self.store is not None:
             return WAIT
-        model = call.model
-        if model is None:
-            return None  # not a Messages call: nothing to price
         amount = self.worst_case(call)
         if amount is None:
             return None
-        now = self.clock()
-        reservation = self.book.reserve(amount, call.tags, now)
-        return _BudgetTicket(self, reservation, model, amount)
+        reservation = self.book.reserve(amount, call.tags, self.clock())
+        return _BudgetTicket(self, reservation, call.model or "", amount)
 
     async def admit(self, call: Call) -> _BudgetTicket | None:
         if self.store is None:
             return self.admit_now(call)  # type: ignore[return-value]
-        model = call.model
-        if model is None:
-            return None
         amount = self.worst_case(call)
         if amount is None:
             return None
-        lines = self.book.lines(amount, call.tags, self.clock())
         self._background.bind()
-        reservation = await self.store.reserve(lines)
+        reservation = await self.store.reserve(self.book.lines(amount, call.tags, self.clock()))
         if reservation is None:
             return None  # Redis down and failing open
-        return _BudgetTicket(self, reservation, model, amount)
+        return _BudgetTicket(self, reservation, call.model or "", amount)
 
     def worst_case(self, call: Call) -> int | None:
-        """The call's worst-case cost in micro-dollars; None for an unpriced model that
-        is allowed. Raises UnknownModelPriceError for one that is not."""
+        """The call's worst-case cost in micro-dollars; None when there is nothing to
+        bound (not a Messages call, or an unpriced model that is allowed). Raises
+        UnknownModelPriceError for an unpriced model that is not."""
         model = call.model
+        if model is None:
+            return None
         params: Mapping[str, Any] = call.params or _NO_PARAMS
         geo = params.get("inference_geo")
         geo = geo if isinstance(geo, str) else None
@@ -156,7 +145,7 @@ class BudgetGuard:
         key = (model, geo, fast)
         rates = self._rates.get(key, _MISSING)
         if rates is _MISSING:
-            price = self.prices.lookup(model) if model is not None else None
+            price = self.prices.lookup(model)
             rates = None if price is None else worst_case_rates(price, inference_geo=geo,
                                                                 fast=fast)  # fmt: skip
             if len(self._rates) >= 1024:
@@ -258,7 +247,6 @@ class CircuitBreakerStage:
         self.clock = clock
         self.machines: dict[str, BreakerMachine] = {}
         self._keys: dict[tuple[str, str | None], str] = {}
-        self._plain: dict[str, _BreakerTicket] = {}
         self._background = Background("circuit breaker report")
 
     def admit_now(self, call: Call) -> _BreakerTicket | Wait:
@@ -272,13 +260,7 @@ class CircuitBreakerStage:
         admission = machine.admit(self.clock())
         if not admission.allowed:
             raise self._open(key, admission)
-        if admission.probe:
-            return _BreakerTicket(self, key, admission, machine)
-        # A plain admission's ticket holds nothing of its own: one per circuit.
-        ticket = self._plain.get(key)
-        if ticket is None or ticket.machine is not machine:
-            ticket = self._plain[key] = _BreakerTicket(self, key, admission, machine)
-        return ticket
+        return _BreakerTicket(self, key, admission, machine)
 
     async def admit(self, call: Call) -> _BreakerTicket:
         if self.shared is None:
