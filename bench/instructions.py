@@ -22,18 +22,25 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import clients, procs
+from .cases.stages import _clients as stages_clients
 from .production import CONCURRENCY, PIECES, _client
 
 OUT = Path(__file__).parent / "out"
 
 
-def _worker(config: str, n: int, base_url: str) -> None:
+def _make_client(config: str, base_url: str) -> Any:
+    if config == "stages":  # issue 8's case: a limiter and one no-op hook
+        return stages_clients(base_url)[1]
     on: bool | str = {"none": False, "all": True}.get(config, config)
+    return _client(base_url, on)
 
+
+def _worker(config: str, n: int, base_url: str) -> None:
     async def run() -> None:
-        client = _client(base_url, on)
+        client = _make_client(config, base_url)
         warm = CONCURRENCY * 3
         await asyncio.gather(*(client.messages.create(**clients.BODY) for _ in range(warm)))
         gc.collect()
@@ -68,6 +75,9 @@ def main() -> None:
     parser.add_argument("--n1", type=int, default=200)
     parser.add_argument("--n2", type=int, default=1000)
     parser.add_argument("--pieces", action="store_true", help="also each piece alone")
+    parser.add_argument(
+        "--stages", action="store_true", help="also a limiter and a no-op hook (bench case 4b)"
+    )
     parser.add_argument("--worker", nargs=3, metavar=("CONFIG", "N", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -77,6 +87,8 @@ def main() -> None:
         sys.exit("valgrind not found (apt-get install valgrind)")
     OUT.mkdir(exist_ok=True)
     configs = ["none", "all", *(PIECES if args.pieces else ())]
+    if args.stages:
+        configs.append("stages")
     per_request: dict[str, float] = {}
     with procs.fake_server(OUT / "instructions-server.log") as base_url:
         for config in configs:

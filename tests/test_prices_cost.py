@@ -352,6 +352,22 @@ def test_token_usage_from_struct() -> None:
     assert isinstance(cost(struct, model=OPUS), Cost)
 
 
+def test_call_tokens_is_shared_per_usage_object() -> None:
+    """A call's observers (budget, meter, log) share one TokenUsage; another usage
+    object, even an equal one, gets its own."""
+    from rawclaude.wire.usage import call_tokens
+
+    first = Usage(input_tokens=1, output_tokens=2)
+    tokens = call_tokens(first)
+    assert tokens == TokenUsage(1, 2)
+    assert call_tokens(first) is tokens
+    other = Usage(input_tokens=1, output_tokens=5)
+    assert call_tokens(other) == TokenUsage(1, 5)
+    assert call_tokens(first) == tokens
+    assert call_tokens(None) is None
+    assert call_tokens({"input_tokens": 3, "output_tokens": 4}) == TokenUsage(3, 4)
+
+
 def test_integer_units_equal_the_decimal_cost_everywhere() -> None:
     """cost_units (the path budget, meter and log take) is try_cost's total, exactly:
     every shipped model, both tiers, batch, geo and fast mode, random token counts."""

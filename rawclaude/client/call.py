@@ -15,7 +15,7 @@ import msgspec
 from ..policy.timeouts import Timeout
 from ..wire.errors import ConfigurationError
 from ..wire.models import Usage
-from ..wire.usage import TokenUsage, token_usage
+from ..wire.usage import TokenUsage, call_tokens
 from .hooks import NO_HOOKS, CallKind, HookSet
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class Call:
 class Outcome:
     """How one attempt ended, as admission stages see it when they are released."""
 
-    __slots__ = ("_tokens", "complete", "error", "status", "usage")
+    __slots__ = ("complete", "error", "status", "usage")
 
     def __init__(
         self,
@@ -158,15 +158,11 @@ class Outcome:
         self.error = error
         #: The result was delivered whole (a stream: read to message_stop).
         self.complete = complete
-        self._tokens: TokenUsage | None = None
 
     @property
     def tokens(self) -> TokenUsage | None:
-        """:attr:`usage` by billing category (computed once)."""
-        tokens = self._tokens
-        if tokens is None and self.usage is not None:
-            tokens = self._tokens = token_usage(self.usage)
-        return tokens
+        """:attr:`usage` by billing category (shared with the call's CallRecord)."""
+        return call_tokens(self.usage)
 
     @property
     def nothing_generated(self) -> bool:

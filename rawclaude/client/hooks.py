@@ -25,7 +25,7 @@ import msgspec
 
 from ..wire.errors import ConfigurationError
 from ..wire.models import Usage
-from ..wire.usage import TokenUsage
+from ..wire.usage import TokenUsage, call_tokens
 
 __all__ = ["CallKind", "CallRecord", "Hook", "HookSet", "RequestRecord"]
 
@@ -69,8 +69,6 @@ class CallRecord(msgspec.Struct, kw_only=True):
     ttft: float | None = None
     #: Final usage, or for a stream closed early the last usage it reported.
     usage: Usage | None = None
-    #: :attr:`usage` by billing category (what the meter and the log price).
-    tokens: TokenUsage | None = None
     request_id: str | None = None
     #: The exception that ended the call, if any (a RawClaudeError, or
     #: CancelledError / a caller's exception that interrupted a stream).
@@ -86,6 +84,12 @@ class CallRecord(msgspec.Struct, kw_only=True):
     #: The decoded result of a ``create``; for a stream read to its end, the final
     #: message when some hook of the call has ``content = True`` (it is built for them).
     response: Any = None
+
+    @property
+    def tokens(self) -> TokenUsage | None:
+        """:attr:`usage` by billing category (what the meter and the log price),
+        computed when first asked for and shared by the call's observers."""
+        return call_tokens(self.usage)
 
     @property
     def error_type(self) -> str | None:

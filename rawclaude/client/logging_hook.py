@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..policy.cost import cost_units, format_units, token_usage
+from ..policy.cost import cost_units, format_units
 from ..policy.prices import PriceTable
 from ..wire.errors import ConfigurationError
 from .hooks import CallRecord, Hook, RequestRecord
@@ -125,11 +125,10 @@ class LoggingHook(Hook):
         self.logger.handle(self._records.make(self.logger, level, message, fields))
 
     def fields(self, record: CallRecord) -> dict[str, Any]:
-        usage = record.usage
         cost: str | None = None
         tokens = (0, 0, 0, 0)
-        if usage is not None:
-            t = record.tokens or token_usage(usage)
+        t = record.tokens
+        if t is not None:
             tokens = (t.input, t.output, t.cache_write, t.cache_read)
             units = cost_units(t, record.model, prices=self.prices)
             cost = None if units is None else format_units(units)

@@ -43,7 +43,6 @@ from ..wire.errors import (
     SpendLimitError,
 )
 from ..wire.models import Usage
-from ..wire.usage import token_usage
 from . import fallback
 from .admission import WAIT, AdmissionStage, Ticket, release_all
 from .call import Call, Outcome
@@ -146,7 +145,6 @@ class Tracker:
             latency=time.perf_counter() - self.started,
             ttft=self.ttft,
             usage=self.usage,
-            tokens=None if self.usage is None else token_usage(self.usage),
             request_id=self.request_id,
             error=error,
             end=end,

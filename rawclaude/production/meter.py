@@ -61,9 +61,9 @@ class UsageMeter(Hook):
         self._lock = threading.Lock()
 
     def on_complete(self, record: CallRecord) -> None:
-        if record.usage is None:
+        tokens = record.tokens
+        if tokens is None:
             return
-        tokens = record.tokens or token_usage(record.usage)
         self._count(tokens, record.model, False, record.tags, record.started_at)
 
     def add(

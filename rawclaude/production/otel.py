@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..client.hooks import CallRecord, Hook
-from ..policy.cost import token_usage
 
 __all__ = ["OpenTelemetryHook"]
 
@@ -63,9 +62,8 @@ class OpenTelemetryHook(Hook):
     def on_complete(self, record: CallRecord) -> None:
         base = _base_attributes(record)
         attributes = dict(base)
-        tokens = None
-        if record.usage is not None:
-            tokens = token_usage(record.usage)
+        tokens = record.tokens
+        if tokens is not None:
             attributes["gen_ai.usage.input_tokens"] = tokens.prompt
             attributes["gen_ai.usage.output_tokens"] = tokens.output
             attributes["gen_ai.usage.cache_read.input_tokens"] = tokens.cache_read

@@ -16,7 +16,7 @@ import msgspec
 
 from .models import Usage
 
-__all__ = ["TokenUsage", "token_usage"]
+__all__ = ["TokenUsage", "call_tokens", "token_usage"]
 
 
 class TokenUsage(msgspec.Struct, frozen=True, gc=False):
@@ -67,6 +67,28 @@ def token_usage(usage: Any) -> TokenUsage:
         speed=_text(get("speed")),
         service_tier=_text(get("service_tier")),
     )
+
+
+def call_tokens(usage: Usage | None) -> TokenUsage | None:
+    """:func:`token_usage` of a call's decoded usage, remembered for the last one.
+
+    A call's end is read by several observers in a row (the budget guard, the
+    meter, the log), each asking for the same usage's tokens: they get one
+    TokenUsage. Only for usage the client decoded and no one changes (the
+    stream accumulator replaces its usage, never updates it).
+    """
+    if usage is None:
+        return None
+    last = _LAST[0]
+    if last[0] is usage:
+        return last[1]
+    tokens = _from_struct(usage) if type(usage) is Usage else token_usage(usage)
+    _LAST[0] = (usage, tokens)
+    return tokens
+
+
+#: The last (usage, tokens): replaced whole, so threads may share it.
+_LAST: list[tuple[Any, TokenUsage | None]] = [(None, None)]
 
 
 def _from_struct(usage: Usage) -> TokenUsage:
