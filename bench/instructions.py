@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import re
 import shutil
 import subprocess
@@ -61,8 +62,11 @@ def _worker(config: str, n: int, base_url: str) -> None:
 def _count(config: str, n: int, base_url: str) -> int:
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            "-m", "bench.instructions", "--worker", config, str(n), base_url]  # fmt: skip
+    # One hash seed for every run: string hashes (and so dict probing) otherwise
+    # move the count by thousands of instructions per request from run to run.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(
-        cmd, capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+        cmd, capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent, env=env
     )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:

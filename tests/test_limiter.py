@@ -161,6 +161,33 @@ def test_clamp_is_never_more_optimistic(take: float, remaining: float, expected:
     assert bucket.tokens == pytest.approx(min(10.0, expected + 2.0))
 
 
+@pytest.mark.parametrize(
+    ("take", "remaining", "expected"),
+    [(0.0, 3, 3.0), (8.0, 3, 2.0), (0.0, 50, 10.0), (0.0, 0, 0.0)],
+)
+def test_the_limiters_clamp_fast_path(take: float, remaining: int, expected: float) -> None:
+    """``_clamp_now`` (what observe uses for local buckets) keeps what ``clamp`` keeps."""
+    clock = FakeClock()
+    bucket = TokenBucket(2.0, 10.0, clock=clock)
+    bucket.try_acquire(take)
+    bucket._clamp_now(remaining, clock())
+    assert bucket.tokens == pytest.approx(expected)
+    clock.advance(1.0)
+    assert bucket.tokens == pytest.approx(min(10.0, expected + 2.0))
+
+
+async def test_a_clamp_with_a_waiter_queued_delays_its_grant() -> None:
+    bucket = TokenBucket(20.0, 10.0)  # 20 tokens a second
+    assert bucket.try_acquire(10.0)
+    waiter = asyncio.ensure_future(bucket.acquire(4.0))  # due in 0.2 s
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    bucket._clamp_now(0, _limiter._monotonic())  # the server says none are left
+    await asyncio.wait_for(waiter, 2.0)
+    assert loop.time() - start >= 0.18  # 4 tokens at 20/s from 0 (unclamped: 0.15 s)
+
+
 def test_pause_holds_grants_while_refilling() -> None:
     clock = FakeClock()
     bucket = TokenBucket(2.0, 10.0, clock=clock)

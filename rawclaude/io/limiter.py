@@ -183,6 +183,14 @@ class TokenBucket:
         if self._waiters:
             self._serve()
 
+    def _clamp_now(self, remaining: int, now: float) -> None:
+        """:meth:`clamp` for the limiter's hot path (``remaining`` a header's count,
+        ``now`` read once for all buckets): nothing to do unless it lowers the tokens."""
+        if remaining < self._refill(now):
+            self._tokens = float(remaining)
+            if self._waiters:
+                self._serve()  # the head waiter's timer is now too early
+
     def _refill(self, now: float) -> float:
         # policy.bucket.refill, written out: this runs for every bucket of every request.
         updated = self._updated
@@ -677,12 +685,20 @@ class RateLimiter:
     def _clamp(self, state: RateLimitState) -> None:
         # ``tokens-*`` is the most restrictive token limit in effect: the
         # fallback when the input/output windows are not reported separately.
-        pairs = (
-            (self._requests, state.requests.remaining),
-            (self._input, _first(state.input_tokens.remaining, state.tokens.remaining)),
-            (self._output, _first(state.output_tokens.remaining, state.tokens.remaining)),
+        remainings = (
+            state.requests.remaining,
+            _first(state.input_tokens.remaining, state.tokens.remaining),
+            _first(state.output_tokens.remaining, state.tokens.remaining),
         )
-        for bucket, remaining in pairs:
+        fast = self._fast
+        if fast is not None:  # every bucket local: one clock read, no coroutine
+            now = _monotonic()
+            for local, remaining in zip(fast, remainings, strict=True):
+                if local is not None and remaining is not None:
+                    local._clamp_now(remaining, now)
+            return
+        buckets = (self._requests, self._input, self._output)
+        for bucket, remaining in zip(buckets, remainings, strict=True):
             if bucket is not None and remaining is not None:
                 self._background(bucket.clamp(remaining))
 
@@ -735,8 +751,8 @@ def _check_concurrency(value: int | None) -> int | None:
     return value
 
 
-def _first(*values: int | None) -> int | None:
-    return next((v for v in values if v is not None), None)
+def _first(value: int | None, otherwise: int | None) -> int | None:
+    return value if value is not None else otherwise
 
 
 async def _quietly(pending: Awaitable[None] | None) -> None:
