@@ -26,7 +26,7 @@ def rawclaude_pipeline() -> Callable[[list[bytes]], str]:
     def run(chunks: list[bytes]) -> str:
         # No pipeline, request or timeout: only the socket-free parts are used.
         stream = MessageStream(SimpleNamespace(timeout=None))  # type: ignore[arg-type]
-        feed, batch = stream._parser.feed, stream._decode_batch
+        feed, batch = stream._parser.feed_data, stream._decode_batch
         for chunk in chunks:
             batch(feed(chunk))
         stream._parser.end()

@@ -93,7 +93,7 @@ def rawclaude_pipeline() -> Callable[[list[bytes]], Any]:
 
     def run(chunks: list[bytes]) -> Any:
         stream = MessageStream(SimpleNamespace(timeout=None))  # type: ignore[arg-type]
-        feed, batch = stream._parser.feed, stream._decode_batch
+        feed, batch = stream._parser.feed_data, stream._decode_batch
         for chunk in chunks:
             batch(feed(chunk))
         stream._parser.end()

@@ -566,3 +566,48 @@ def test_mostly_usual_events_in_any_chunk_size_match_the_reference(
     stream = b"".join(parts)
     chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
     assert as_text(feed_all(chunks)) == as_text(reference_events(stream))
+
+
+def feed_data_all(chunks: list[bytes]) -> tuple[list[bytes], str, int | None]:
+    parser = SSEParser()
+    out: list[bytes] = []
+    for chunk in chunks:
+        out += parser.feed_data(chunk)
+    parser.end()
+    return out, parser.last_event_id, parser.retry
+
+
+@FAST
+@given(
+    st.one_of(
+        event_streams(),
+        token_streams,
+        st.lists(
+            st.one_of(st.builds(anthropic_event, st.integers(0, 99)), st.sampled_from(ODD_EVENTS)),
+            min_size=1,
+            max_size=40,
+        ).map(b"".join),
+    ),
+    st.data(),
+)
+def test_feed_data_is_the_data_of_feed(stream: bytes, data: st.DataObject) -> None:
+    """The Messages stream's path (payloads only) parses exactly as ``feed`` does."""
+    chunks = data.draw(cuts(stream))
+    expected, last_id, retry = reference(stream)
+    assert feed_data_all(chunks) == ([e.data for e in expected], last_id, retry)
+
+
+# Three lines each, as the usual events: only the first line's name tells them apart.
+THIRD_LINE_ODD = [b"data: a\ndata: b\n\n", b"id: 7\ndata: c\n\n", b": note\ndata: d\n\n"]
+
+
+@pytest.mark.parametrize("odd", [b"", *ODD_EVENTS, *THIRD_LINE_ODD])
+def test_feed_data_of_a_big_region(odd: bytes) -> None:
+    usual = b"".join(anthropic_event(i) for i in range(40))
+    stream = usual + odd + usual
+    parser = SSEParser()
+    expected = ([e.data for e in parser.feed(stream)], parser.last_event_id, parser.retry)
+    assert feed_data_all([stream]) == expected
+    assert feed_data_all([stream[i : i + 700] for i in range(0, len(stream), 700)]) == expected
+    with pytest.raises(SSEError, match="max_event_size"):
+        SSEParser(max_event_size=64).feed_data(b"data: " + b"x" * 100 + b"\n\n")

@@ -44,7 +44,7 @@ from ..wire.events import (
     decode_event,
 )
 from ..wire.models import Message, TextBlock
-from ..wire.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEParser
+from ..wire.sse import DEFAULT_MAX_EVENT_SIZE, SSEParser
 from .call import Call, Outcome
 from .lease import StreamLease
 
@@ -82,7 +82,8 @@ class MessageStream:
         #: Events decoded but not yet handed out, shared by every iterator.
         self._buf: list[StreamEvent] = []
         self._pos = 0
-        self._pending_raw: list[ServerSentEvent] = []
+        #: Payloads that came with the prelude's last chunk, not yet decoded.
+        self._pending_raw: list[bytes] = []
         self._failure: APIError | None = None
         #: The ``request-id`` of the response being streamed.
         self.request_id: str | None = None
@@ -128,9 +129,9 @@ class MessageStream:
             chunk = await _transport.read_chunk(resp, self._timeout)
             if not chunk:
                 raise self._truncated("before any content")
-            events = self._parser.feed(chunk)
-            for i, sse in enumerate(events):
-                event = self._decode(sse.data)
+            datas = self._parser.feed_data(chunk)
+            for i, data in enumerate(datas):
+                event = self._decode(data)
                 if event.__class__ is PingEvent and buf and buf[-1].__class__ is PingEvent:
                     continue  # a long wait is all pings: one in a row is held, not a million
                 buf.append(event)
@@ -138,7 +139,7 @@ class MessageStream:
                     lease.first_content()
                     # What follows the first content event is handled as if it
                     # arrived later: an error there is raised, not retried.
-                    self._pending_raw = events[i + 1 :]
+                    self._pending_raw = datas[i + 1 :]
                     lease.tracker.usage = self._acc.usage()
                     return
 
@@ -149,7 +150,7 @@ class MessageStream:
         self._acc.feed(event)
         return event
 
-    def _decode_batch(self, sses: list[ServerSentEvent]) -> list[StreamEvent]:
+    def _decode_batch(self, datas: list[bytes]) -> list[StreamEvent]:
         """Decode and accumulate the events of one chunk (the hot loop).
 
         The chunk's data payloads are decoded in one msgspec call, as one JSON
@@ -162,27 +163,27 @@ class MessageStream:
         and the events before it are returned so they go out first.
         """
         try:
-            joined = b"[" + b",".join([e.data for e in sses]) + b"]"
+            joined = b"[" + b",".join(datas) + b"]"
             events: list[StreamEvent] = _EVENT_LIST_DECODER.decode(joined)  # type: ignore[assignment]
         except (msgspec.DecodeError, RecursionError):
-            return self._decode_each(sses)
-        if len(events) != len(sses):
-            return self._decode_each(sses)
+            return self._decode_each(datas)
+        if len(events) != len(datas):
+            return self._decode_each(datas)
         done, error = self._acc.feed_many(events)
         if done == len(events):
             return events
         if error is not None:
             self._failure = error
         else:
-            self._failure = self._event_error(events[done], sses[done].data)  # type: ignore[arg-type]
+            self._failure = self._event_error(events[done], datas[done])  # type: ignore[arg-type]
         return events[:done]
 
-    def _decode_each(self, sses: list[ServerSentEvent]) -> list[StreamEvent]:
+    def _decode_each(self, datas: list[bytes]) -> list[StreamEvent]:
         """The careful path: one event at a time, unknown types and typed errors."""
         out: list[StreamEvent] = []
         try:
-            for sse in sses:
-                out.append(self._decode(sse.data))
+            for data in datas:
+                out.append(self._decode(data))
         except APIError as exc:
             self._failure = exc
         return out
@@ -236,14 +237,14 @@ class MessageStream:
         resp = None if lease is None else lease.response
         if resp is None:
             raise self._truncated("because it was closed early")
-        feed, timeout = self._parser.feed, self._timeout
+        feed, timeout = self._parser.feed_data, self._timeout
         while True:
             chunk = await _transport.read_chunk(resp, timeout)
             if not chunk:
                 raise self._truncated("mid-message")
-            sses = feed(chunk)
-            if sses:
-                batch = self._decode_batch(sses)
+            datas = feed(chunk)
+            if datas:
+                batch = self._decode_batch(datas)
                 if not batch and self._failure is not None:
                     raise self._failure
                 return batch

@@ -18,7 +18,7 @@ It follows WHATWG HTML, "9.2.6 Interpreting an event stream" (cited below as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import repeat
 
 import msgspec
@@ -122,18 +122,9 @@ class SSEParser:
 
         Raises ``SSEError`` when one event grows over ``max_event_size``.
         """
-        if type(chunk) is not bytes:
-            chunk = bytes(chunk)
-        if self._special:
-            chunk = self._prelude(chunk)
-        if 13 in chunk:
-            chunk = self._normalise(chunk)
-        if self._buf or not chunk.endswith(b"\n\n"):
-            region = self._frame(chunk)
-            if region is None:
-                return []
-        else:
-            region = chunk[:-2]  # a server flushing whole events: nothing to hold
+        region = self._region(chunk)
+        if region is None:
+            return []
         if len(region) < self._small:
             # One event of the usual shape is the most common region of all.
             head, sep, data = region.partition(b"\ndata: ")
@@ -141,12 +132,50 @@ class SSEParser:
             if name is not None and sep and 10 not in data:
                 return [ServerSentEvent(name, data, self._last_id)]
         else:
-            if len(region) >= self._max:
-                self._check_parts(region)
-            events = _bulk(region.split(b"\n"), self._last_id)
-            if events is not None:
-                return events
+            lines = region.split(b"\n")
+            datas = _bulk_datas(lines)
+            if datas is not None:
+                names = _event_types(lines[::3])
+                if names is not None:
+                    return list(map(ServerSentEvent, names, datas, repeat(self._last_id)))
         return self._parse_parts(region)
+
+    def feed_data(self, chunk: bytes | bytearray | memoryview) -> list[bytes]:
+        """:meth:`feed`, returning only each event's ``data``.
+
+        For a consumer that reads everything it needs from the payloads (the
+        Messages stream: each payload names its own type). The stream is parsed
+        the same way (ids and ``retry`` are kept, the size cap applies); only
+        no event objects are built for it.
+        """
+        region = self._region(chunk)
+        if region is None:
+            return []
+        if len(region) < self._small:
+            head, sep, data = region.partition(b"\ndata: ")
+            if sep and 10 not in data and head in _event_lines:
+                return [data]
+        else:
+            lines = region.split(b"\n")
+            datas = _bulk_datas(lines)
+            if datas is not None and _are_event_lines(lines[::3]):
+                return datas
+        return [event.data for event in self._parse_parts(region)]
+
+    def _region(self, chunk: bytes | bytearray | memoryview) -> bytes | None:
+        """The complete events ``chunk`` finishes, as one region without its last
+        blank line (None: no event is complete yet)."""
+        if type(chunk) is not bytes:
+            chunk = bytes(chunk)
+        if self._special:
+            chunk = self._prelude(chunk)
+        if 13 in chunk:
+            chunk = self._normalise(chunk)
+        # A server flushing whole events: nothing to hold.
+        region = self._frame(chunk) if self._buf or not chunk.endswith(b"\n\n") else chunk[:-2]
+        if region is not None and len(region) >= self._max:
+            self._check_parts(region)
+        return region
 
     def _frame(self, chunk: bytes) -> bytes | None:
         """Buffer ``chunk``; cut off and return the complete events, if any."""
@@ -318,15 +347,15 @@ class SSEParser:
                 self._retry = parsed if parsed is not None else self._retry
 
 
-def _bulk(lines: list[bytes], last_id: str) -> list[ServerSentEvent] | None:
-    """All events of a region at C speed, if each is ``event: X`` + ``data: Y``.
+def _bulk_datas(lines: list[bytes]) -> list[bytes] | None:
+    """The data of every event of a region at C speed, if each is ``event: X`` +
+    ``data: Y`` (that is every event the Claude API sends); None when it does not fit.
 
-    That is every event the Claude API sends. ``lines`` is the region split on
-    LF, so such events put an empty line at every third place. Joining the
-    data lines back with LF and splitting on LF + "data: " gives one piece per
-    event exactly when each line starts with "data: ", since LF only sits
-    between lines. The event lines are checked by the cache lookup: its keys
-    are whole "event: X" lines. Returns None when the region does not fit.
+    ``lines`` is the region split on LF, so such events put an empty line at
+    every third place. Joining the data lines back with LF and splitting on
+    LF + "data: " gives one piece per event exactly when each line starts with
+    "data: ", since LF only sits between lines. The caller checks that the
+    lines ``lines[::3]`` are event lines (:func:`_event_types`).
     """
     count = (len(lines) + 1) // 3
     if len(lines) != 3 * count - 1 or any(lines[2::3]):
@@ -335,18 +364,20 @@ def _bulk(lines: list[bytes], last_id: str) -> list[ServerSentEvent] | None:
     if len(datas) != count or not datas[0].startswith(b"data: "):
         return None
     datas[0] = datas[0][6:]
-    try:
-        names: Iterable[str] = map(_event_lines.__getitem__, lines[::3])
-        return list(map(ServerSentEvent, names, datas, repeat(last_id)))
-    except KeyError:  # a type not seen yet, or not an event line
-        found = _event_types(lines[::3])
-        if found is None:
-            return None
-        return list(map(ServerSentEvent, found, datas, repeat(last_id)))
+    return datas
+
+
+def _are_event_lines(lines: list[bytes]) -> bool:
+    """Whether every line is an ``event: X`` line (the cache's keys are whole such lines)."""
+    return all(map(_event_lines.__contains__, lines)) or _event_types(lines) is not None
 
 
 def _event_types(lines: list[bytes]) -> list[str] | None:
     """The event types of ``event: X`` lines, cached; None if one is not such a line."""
+    try:
+        return list(map(_event_lines.__getitem__, lines))
+    except KeyError:  # a type not seen yet, or not an event line
+        pass
     names = []
     for line in lines:
         name = _cache_event_line(line)
