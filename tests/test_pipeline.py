@@ -529,3 +529,27 @@ async def test_cancellation_at_any_point_gives_everything_back(
             await task
         assert limiter.in_flight == 0
         await _next_call_works(client, server)
+
+
+def test_the_trackers_record_puts_each_value_in_its_field() -> None:
+    """The pipeline builds CallRecords positionally: every field gets its own value."""
+    from types import SimpleNamespace
+
+    from rawclaude.client.pipeline import Tracker
+
+    tracker = Tracker()
+    tracker.status, tracker.attempts, tracker.ttft = 201, 3, 0.25
+    tracker.usage, tracker.request_id, tracker.response = "usage", "req_1", "response"  # type: ignore[assignment]
+    call = SimpleNamespace(kind="kind", method="GET", url="http://u", model="m",
+                           tags={"t": "1"}, params={"p": 1})  # fmt: skip
+    error = ValueError("e")
+    record = tracker.record(call, ok=False, error=error, end="closed")  # type: ignore[arg-type]
+    expected = {
+        "kind": "kind", "method": "GET", "url": "http://u", "model": "m", "ok": False,
+        "status": 201, "attempts": 3, "ttft": 0.25, "usage": "usage", "request_id": "req_1",
+        "error": error, "end": "closed", "tags": {"t": "1"}, "started_at": tracker.started_at,
+        "request": {"p": 1}, "response": "response",
+    }  # fmt: skip
+    assert {name: getattr(record, name) for name in expected} == expected
+    assert set(CallRecord.__struct_fields__) == {*expected, "latency"}
+    assert 0 <= record.latency < 60

@@ -138,26 +138,19 @@ class Call:
         return f"Call({self.kind} {self.method} {self.url})"
 
 
-class Outcome:
-    """How one attempt ended, as admission stages see it when they are released."""
+class Outcome(msgspec.Struct, kw_only=True):
+    """How one attempt ended, as admission stages see it when they are released.
 
-    __slots__ = ("complete", "error", "status", "usage")
+    A Struct: one is built for every attempt that holds a ticket.
+    """
 
-    def __init__(
-        self,
-        *,
-        status: int | None = None,
-        usage: Usage | None = None,
-        error: BaseException | None = None,
-        complete: bool = False,
-    ) -> None:
-        #: HTTP status of the response, None when none arrived.
-        self.status = status
-        #: What the API reported it used (None: unknown).
-        self.usage = usage
-        self.error = error
-        #: The result was delivered whole (a stream: read to message_stop).
-        self.complete = complete
+    #: HTTP status of the response, None when none arrived.
+    status: int | None = None
+    #: What the API reported it used (None: unknown).
+    usage: Usage | None = None
+    error: BaseException | None = None
+    #: The result was delivered whole (a stream: read to message_stop).
+    complete: bool = False
 
     @property
     def tokens(self) -> TokenUsage | None:

@@ -134,24 +134,25 @@ class Tracker:
     def record(
         self, call: Call, *, ok: bool, error: BaseException | None, end: str | None
     ) -> CallRecord:
+        # In field order (see CallRecord).
         return CallRecord(
-            kind=call.kind,
-            method=call.method,
-            url=call.url,
-            model=call.model,
-            ok=ok,
-            status=self.status,
-            attempts=self.attempts,
-            latency=time.perf_counter() - self.started,
-            ttft=self.ttft,
-            usage=self.usage,
-            request_id=self.request_id,
-            error=error,
-            end=end,
-            tags=call.tags,
-            started_at=self.started_at,
-            request=call.params,
-            response=self.response,
+            call.kind,
+            call.method,
+            call.url,
+            call.model,
+            ok,
+            self.status,
+            self.attempts,
+            time.perf_counter() - self.started,
+            self.ttft,
+            self.usage,
+            self.request_id,
+            error,
+            end,
+            call.tags,
+            self.started_at,
+            call.params,
+            self.response,
         )
 
 
