@@ -222,6 +222,26 @@ async def test_breaker_opens_and_fails_fast(server: FakeServer) -> None:
     assert len(messages_sent(server)) == 2
 
 
+async def test_breaker_forgets_idle_circuits_and_keeps_open_ones(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Model ids come from callers: the in-process circuits stay bounded, and a
+    circuit that knows something (open) is never the one forgotten."""
+    from rawclaude.production import stages
+
+    monkeypatch.setattr(stages, "_MAX_CIRCUITS", 4)
+    stage = CircuitBreakerStage(BreakerConfig(failure_threshold=1, cooldown=60))
+    async with make(server, admission=[stage]) as client:
+        server.queue(Reply.error(529))
+        with pytest.raises(OverloadedError):
+            await create(client)
+        for i in range(12):  # each model its own circuit, closed and clean
+            await create(client, model=f"claude-other-{i}")
+        assert len(stage.machines) <= 4
+        with pytest.raises(CircuitOpenError):
+            await create(client)
+
+
 async def test_breaker_shared_through_redis(server: FakeServer, redis_server: RedisServer) -> None:
     from rawclaude.io.redis_breaker import RedisCircuitBreaker
 
@@ -577,5 +597,20 @@ def test_logging_hook_records_match_the_standard_ones(caplog: pytest.LogCaptureF
         finally:
             logging.setLogRecordFactory(factory)
         assert made == ["mine"] and seen[3].rawclaude == fields  # type: ignore[attr-defined]
+        # A forked child's records carry its own process id.
+        import os
+
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: log once, send the record's process id, leave
+            try:
+                hook.on_complete(record)
+                os.write(write, str(seen[-1].process).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        assert int(os.read(read, 64)) == pid
+        os.close(read)
     finally:
         logger.handlers.clear()

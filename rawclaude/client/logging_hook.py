@@ -184,7 +184,7 @@ class _RecordMaker:
         ):
             return logger.makeRecord(logger.name, level, __file__, 0, message, (fields,), None,
                                      extra={"rawclaude": fields})  # fmt: skip
-        key = (threading.get_ident(), os.getpid(), logger.name, level, message)
+        key = (threading.get_ident(), _PID[0], logger.name, level, message)
         if key != self._key:
             model = logging.LogRecord(logger.name, level, __file__, 0, message, (), None)
             self._template = dict(model.__dict__)
@@ -202,6 +202,17 @@ class _RecordMaker:
         record = logging.LogRecord.__new__(logging.LogRecord)
         record.__dict__ = entry
         return record
+
+
+#: This process's id, kept current across fork (os.getpid() is a system call).
+_PID = [os.getpid()]
+
+
+def _forked() -> None:
+    _PID[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _task_name() -> str | None:

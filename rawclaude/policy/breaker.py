@@ -172,6 +172,16 @@ class BreakerMachine:
     _calls: int = 0
     _failures: int = 0
 
+    @property
+    def idle(self) -> bool:
+        """Closed with no failure in its window and no probe out: nothing to remember."""
+        return (
+            self.state is State.CLOSED
+            and not self.consecutive
+            and not self._failures
+            and not self.probes
+        )
+
     def current(self, now: float) -> State:
         """The state at ``now`` (an open circuit whose cooldown is over is half-open)."""
         if self.state is State.OPEN and now - self.opened_at >= self.config.cooldown:

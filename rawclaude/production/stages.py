@@ -211,6 +211,10 @@ class BudgetGuard:
         return f"BudgetGuard({len(self.budgets)} budgets, {where})"
 
 
+#: In-process circuits kept before idle ones are forgotten.
+_MAX_CIRCUITS = 4096
+
+
 class _BreakerTicket:
     __slots__ = ("admission", "key", "machine", "stage")
 
@@ -245,22 +249,45 @@ class CircuitBreakerStage:
         elif redis is not None:
             self.shared = RedisCircuitBreaker(redis, config=self.config)
         self.clock = clock
+        #: The in-process circuits by key (see breaker_key).
         self.machines: dict[str, BreakerMachine] = {}
         self._keys: dict[tuple[str, str | None], str] = {}
+        # (base URL, model) -> (key, circuit): one lookup per call in process.
+        self._circuits: dict[tuple[str, str | None], tuple[str, BreakerMachine]] = {}
         self._background = Background("circuit breaker report")
 
     def admit_now(self, call: Call) -> _BreakerTicket | Wait:
         """The in-process decision, taken without awaiting (Redis: :data:`WAIT`)."""
         if self.shared is not None:
             return WAIT
-        key = self._key(call)
-        machine = self.machines.get(key)
-        if machine is None:
-            machine = self.machines[key] = BreakerMachine(self.config)
+        circuit = self._circuits.get((call.pipeline.base_url, call.model))
+        if circuit is None:
+            circuit = self._circuit(call)
+        key, machine = circuit
         admission = machine.admit(self.clock())
         if not admission.allowed:
             raise self._open(key, admission)
         return _BreakerTicket(self, key, admission, machine)
+
+    def _circuit(self, call: Call) -> tuple[str, BreakerMachine]:
+        key = self._key(call)
+        machine = self.machines.get(key)
+        if machine is None:
+            if len(self.machines) >= _MAX_CIRCUITS:
+                self._forget_idle()
+            machine = self.machines[key] = BreakerMachine(self.config)
+        if len(self._circuits) >= 1024:
+            self._circuits.clear()  # model ids come from callers: stays bounded
+        circuit = self._circuits[(call.pipeline.base_url, call.model)] = (key, machine)
+        return circuit
+
+    def _forget_idle(self) -> None:
+        # Model ids come from callers: circuits that know nothing (closed, no
+        # failure in their window, no probe out) are dropped to keep this bounded.
+        idle = [key for key, m in self.machines.items() if m.idle]
+        for key in idle:
+            del self.machines[key]
+        self._circuits.clear()
 
     async def admit(self, call: Call) -> _BreakerTicket:
         if self.shared is None:
