@@ -24,13 +24,12 @@ a promise about money) raises :class:`~rawclaude.BudgetUnavailableError`;
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..policy.budget import Budget, BudgetLine, BudgetReservation, exceeded
+from ..policy.budget import Budget, BudgetLine, BudgetReservation, exceeded, warn_mark
 from ..wire.errors import BudgetUnavailableError, ConfigurationError
 from .redis_common import (
     Health,
@@ -260,14 +259,14 @@ class RedisBudgetStore:
         args: list[Any] = [reservation.lease, _now(now), len(reservation.lines)]
         for line in reservation.lines:
             limit = line.budget.limit_micros
-            marks = ",".join(str(_mark(t, limit)) for t in line.budget.warn_at)
+            marks = ",".join(str(warn_mark(t, limit)) for t in line.budget.warn_at)
             args += [self.key(line.scope, line.period), max(0, int(actual)), limit, marks]
         raw = await self._run(self._settle, args)
         if raw is None:
             return []
         fired = []
         for line, row in zip(reservation.lines, raw, strict=True):
-            by_mark = {_mark(t, line.budget.limit_micros): t for t in line.budget.warn_at}
+            by_mark = {warn_mark(t, line.budget.limit_micros): t for t in line.budget.warn_at}
             fired += [(line, by_mark[int(m)]) for m in row[1:] if int(m) in by_mark]
         return fired
 
@@ -311,10 +310,6 @@ class RedisBudgetStore:
 def _placed(line: BudgetLine, row: Sequence[Any]) -> BudgetLine:
     """The line with the period the server placed it in."""
     return BudgetLine(line.budget, line.scope, _text(row[0]), float(row[1]), line.amount)
-
-
-def _mark(fraction: float, limit: int) -> int:
-    return math.ceil(fraction * limit)
 
 
 def _now(now: float | None) -> str:

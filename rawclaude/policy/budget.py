@@ -39,6 +39,7 @@ __all__ = [
     "Budget",
     "BudgetBook",
     "BudgetLine",
+    "BudgetHold",
     "BudgetReservation",
     "Period",
     "crossed_thresholds",
@@ -47,7 +48,9 @@ __all__ = [
     "micro_usd",
     "period_of",
     "usd",
+    "warn_mark",
     "worst_case_micros",
+    "worst_case_of",
     "worst_case_rates",
 ]
 
@@ -176,10 +179,19 @@ def worst_case_micros(
     """
     if rates is None:
         rates = worst_case_rates(price, inference_geo=inference_geo, fast=fast)
-    write_5m = input_tokens if cache_write == "5m" else 0
-    write_1h = input_tokens if cache_write == "1h" else 0
-    plain = input_tokens if cache_write == "none" else 0
-    units = rates.units(plain, max_tokens, write_5m, write_1h, 0)
+    return worst_case_of(rates, input_tokens, max_tokens, cache_write)
+
+
+def worst_case_of(
+    rates: ScaledRates, input_tokens: int, max_tokens: int, cache_write: str = "none"
+) -> int:
+    """:func:`worst_case_micros` from the rates (the budget guard's per-call path)."""
+    if cache_write == "none":
+        units = rates.units(input_tokens, max_tokens, 0, 0, 0)
+    elif cache_write == "5m":
+        units = rates.units(0, max_tokens, input_tokens, 0, 0)
+    else:
+        units = rates.units(0, max_tokens, 0, input_tokens, 0)
     return -(-units // UNITS_PER_MICRO_USD)
 
 
@@ -208,11 +220,21 @@ def request_cache_write(
     return found
 
 
+def warn_mark(fraction: float, limit: int) -> int:
+    """The spend (micro-dollars) at which ``fraction`` of ``limit`` is reached."""
+    return math.ceil(fraction * limit)
+
+
+def _marks(budget: Budget) -> tuple[tuple[int, float], ...]:
+    """(warn mark, fraction) for each warn threshold of ``budget``."""
+    return tuple((warn_mark(t, budget.limit_micros), t) for t in budget.warn_at)
+
+
 def crossed_thresholds(
     before: int, after: int, limit: int, thresholds: Sequence[float]
 ) -> list[float]:
     """The warn fractions that spend moving from ``before`` to ``after`` crossed."""
-    return [t for t in thresholds if before < math.ceil(t * limit) <= after]
+    return [t for t in thresholds if before < warn_mark(t, limit) <= after]
 
 
 class BudgetLine(msgspec.Struct, frozen=True, gc=False):
@@ -226,17 +248,13 @@ class BudgetLine(msgspec.Struct, frozen=True, gc=False):
 
 
 class BudgetReservation(msgspec.Struct, frozen=True, gc=False):
-    """What one call holds: its lines, and the lease id of a shared (Redis) reservation.
-
-    ``ledgers``: an in-process reservation's ledgers, line by line (settled directly).
-    """
+    """What one call holds in a shared (Redis) budget: its lines and its lease id."""
 
     lines: tuple[BudgetLine, ...]
     lease: str = ""
-    ledgers: tuple[Any, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # a ledger is itself, not its figures
 class _Ledger:
     spent: int = 0
     reserved: int = 0
@@ -244,10 +262,27 @@ class _Ledger:
 
 
 class _Plan(msgspec.Struct, frozen=True, gc=False):
+    """The budgets that apply to calls with some tag values, until ``end``: per
+    line its ledger, its limit and its warn marks (spend at which a fraction is crossed)."""
+
     start: float
     end: float
     lines: tuple[BudgetLine, ...]
-    ledgers: tuple[_Ledger, ...]
+    checks: tuple[tuple[_Ledger, int, tuple[tuple[int, float], ...]], ...]
+
+
+class BudgetHold(msgspec.Struct, frozen=True, gc=False):
+    """What one call holds in an in-process :class:`BudgetBook`: ``amount`` in each
+    ledger of its plan (settled there, even after the period ends)."""
+
+    plan: _Plan
+    amount: int
+
+    @property
+    def lines(self) -> tuple[BudgetLine, ...]:
+        plan, amount = self.plan, self.amount
+        return tuple(BudgetLine(line.budget, line.scope, line.period, line.reset_at, amount)
+                     for line in plan.lines)  # fmt: skip
 
 
 class BudgetBook:
@@ -269,27 +304,23 @@ class BudgetBook:
                 out.append(BudgetLine(budget, scope, label, reset, amount))
         return out
 
-    def reserve(
-        self,
-        amount: int,
-        tags: Mapping[str, str],
-        now: float,
-        lines: list[BudgetLine] | None = None,
-    ) -> BudgetReservation:
+    def reserve(self, amount: int, tags: Mapping[str, str], now: float) -> BudgetHold:
         """Reserve ``amount`` in every budget that applies, or raise BudgetExceededError."""
-        if lines is not None:
-            ledgers = tuple(self._ledger(line, now) for line in lines)
-        else:
-            plan = self._plan(tags, now)
-            ledgers = plan.ledgers
-            lines = [BudgetLine(line.budget, line.scope, line.period, line.reset_at, amount)
-                     for line in plan.lines]  # fmt: skip
-        for line, ledger in zip(lines, ledgers, strict=True):
-            if ledger.spent + ledger.reserved + amount > line.budget.limit_micros:
-                raise exceeded(line, ledger.spent, ledger.reserved)
-        for ledger in ledgers:
+        plan = self._plan(tags, now)
+        checks = plan.checks
+        for ledger, limit, _ in checks:
+            if ledger.spent + ledger.reserved + amount > limit:
+                raise self._exceeded(plan, ledger, amount)
+        for ledger, _, _ in checks:
             ledger.reserved += amount
-        return BudgetReservation(tuple(lines), ledgers=ledgers)
+        return BudgetHold(plan, amount)
+
+    @staticmethod
+    def _exceeded(plan: _Plan, ledger: _Ledger, amount: int) -> BudgetExceededError:
+        i = next(i for i, check in enumerate(plan.checks) if check[0] is ledger)
+        line = plan.lines[i]
+        line = BudgetLine(line.budget, line.scope, line.period, line.reset_at, amount)
+        return exceeded(line, ledger.spent, ledger.reserved)
 
     def _plan(self, tags: Mapping[str, str], now: float) -> _Plan:
         """The lines and ledgers for calls with these tag values, built once per period."""
@@ -298,36 +329,34 @@ class BudgetBook:
         if plan is None or not plan.start <= now < plan.end:
             lines = self.lines(0, tags, now)
             bounds = [period_bounds(line.budget, now) for line in lines]
+            checks = tuple(
+                (self._ledger(line, now), line.budget.limit_micros, _marks(line.budget))
+                for line in lines
+            )
             plan = _Plan(
                 max((b[1] for b in bounds), default=now),
                 min((b[2] for b in bounds), default=now + 1),
                 tuple(lines),
-                tuple(self._ledger(line, now) for line in lines),
+                checks,
             )
             if len(self._plans) >= 1024:
                 self._plans.clear()  # tag values come from callers: stays bounded
             self._plans[key] = plan
         return plan
 
-    def settle(self, reservation: BudgetReservation, actual: int) -> list[tuple[BudgetLine, float]]:
-        """Release a reservation and add ``actual``; the warn thresholds crossed, per line."""
+    def settle(self, hold: BudgetHold, actual: int) -> list[tuple[BudgetLine, float]]:
+        """Release a hold and add ``actual``; the warn thresholds crossed, per line."""
         fired: list[tuple[BudgetLine, float]] = []
-        ledgers = reservation.ledgers or [None] * len(reservation.lines)
-        for line, held in zip(reservation.lines, ledgers, strict=True):
-            ledger = held or self._ledgers.get((line.scope, line.period))
-            if ledger is None:
-                ledger = self._ledgers[(line.scope, line.period)] = _Ledger()
-            ledger.reserved = max(0, ledger.reserved - line.amount)
+        amount = hold.amount
+        for i, (ledger, _, marks) in enumerate(hold.plan.checks):
+            reserved = ledger.reserved - amount
+            ledger.reserved = reserved if reserved > 0 else 0
             before = ledger.spent
-            ledger.spent = before + actual
-            thresholds = line.budget.warn_at
-            if not thresholds:
-                continue
-            limit = line.budget.limit_micros
-            for t in crossed_thresholds(before, ledger.spent, limit, thresholds):
-                if t not in ledger.warned:
-                    ledger.warned.add(t)
-                    fired.append((line, t))
+            after = ledger.spent = before + actual
+            for mark, fraction in marks:
+                if before < mark <= after and fraction not in ledger.warned:
+                    ledger.warned.add(fraction)
+                    fired.append((hold.plan.lines[i], fraction))
         return fired
 
     def spent(self, budget: Budget, now: float, tags: Mapping[str, str] | None = None) -> int:

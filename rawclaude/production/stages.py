@@ -23,11 +23,12 @@ from ..policy.breaker import Admission, BreakerConfig, BreakerMachine, breaker_k
 from ..policy.budget import (
     Budget,
     BudgetBook,
+    BudgetHold,
     BudgetLine,
     BudgetReservation,
     request_cache_write,
     usd,
-    worst_case_micros,
+    worst_case_of,
     worst_case_rates,
 )
 from ..policy.cost import UNITS_PER_MICRO_USD, ScaledRates, cost_units
@@ -60,8 +61,9 @@ class BudgetWarning:
 class _BudgetTicket:
     __slots__ = ("guard", "model", "reservation", "reserved")
 
-    def __init__(self, guard: BudgetGuard, reservation: BudgetReservation, model: str,
-                 reserved: int) -> None:  # fmt: skip
+    def __init__(self, guard: BudgetGuard, reservation: BudgetHold | BudgetReservation,
+                 model: str, reserved: int) -> None:  # fmt: skip
+        #: A BudgetHold in process, a BudgetReservation in Redis.
         self.guard, self.reservation, self.model, self.reserved = (
             guard, reservation, model, reserved)  # fmt: skip
 
@@ -140,30 +142,26 @@ class BudgetGuard:
             return None
         params: Mapping[str, Any] = call.params or _NO_PARAMS
         geo = params.get("inference_geo")
-        geo = geo if isinstance(geo, str) else None
-        fast = params.get("speed") == "fast"
-        key = (model, geo, fast)
+        key = (model, geo if type(geo) is str else None, params.get("speed") == "fast")
         rates = self._rates.get(key, _MISSING)
         if rates is _MISSING:
-            price = self.prices.lookup(model)
-            rates = None if price is None else worst_case_rates(price, inference_geo=geo,
-                                                                fast=fast)  # fmt: skip
-            if len(self._rates) >= 1024:
-                self._rates.clear()  # model ids come from callers: stays bounded
-            self._rates[key] = rates
+            rates = self._rates_for(key)
         if rates is None:
             if self.allow_unpriced:
                 return None
             raise UnknownModelPriceError(str(model), "the budget cannot bound its cost")
-        return worst_case_micros(
-            rates.price,
-            input_tokens=call.input_tokens,
-            max_tokens=call.max_tokens,
-            cache_write=request_cache_write(
-                params, call.body if isinstance(call.body, bytes) else None
-            ),
-            rates=rates,
-        )
+        body = call.body
+        cache = request_cache_write(params, body if type(body) is bytes else None)
+        return worst_case_of(rates, call.input_tokens, call.max_tokens, cache)
+
+    def _rates_for(self, key: tuple[str, str | None, bool]) -> ScaledRates | None:
+        model, geo, fast = key
+        price = self.prices.lookup(model)
+        rates = None if price is None else worst_case_rates(price, inference_geo=geo, fast=fast)
+        if len(self._rates) >= 1024:
+            self._rates.clear()  # model ids come from callers: stays bounded
+        self._rates[key] = rates
+        return rates
 
     def actual(self, ticket: _BudgetTicket, outcome: Outcome) -> int:
         """What the attempt cost: its usage priced; nothing if nothing was generated;
@@ -178,15 +176,16 @@ class BudgetGuard:
 
     def _settle(self, ticket: _BudgetTicket, outcome: Outcome) -> None:
         actual = self.actual(ticket, outcome)
-        if self.store is None:
-            fired = self.book.settle(ticket.reservation, actual)
+        held = ticket.reservation
+        if isinstance(held, BudgetHold):
+            fired = self.book.settle(held, actual)
             if fired:
                 self._warn(fired)
-        else:
+        elif self.store is not None:
             store = self.store
 
             async def settle() -> None:
-                self._warn(await store.settle(ticket.reservation, actual))
+                self._warn(await store.settle(held, actual))
 
             self._background.start(settle())
 
