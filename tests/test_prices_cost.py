@@ -419,3 +419,5 @@ def test_integer_units_equal_the_decimal_cost_everywhere() -> None:
     units = cost_units(TokenUsage(input=3), "fine", prices=fine)
     assert units == 1  # 1e-13 USD per MTok x 3 tokens = 3e-19 USD: one unit, rounded up
     assert UNITS_PER_USD == 10**15 and format_units(0) == "0" and format_units(10**15) == "1"
+    for amount in ("0.000000000000001", "0.00098", "0.5", "3", "3.000000000000005", "12345.6"):
+        assert format_units(int(D(amount) * UNITS_PER_USD)) == amount

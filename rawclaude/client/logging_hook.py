@@ -126,25 +126,27 @@ class LoggingHook(Hook):
 
     def fields(self, record: CallRecord) -> dict[str, Any]:
         cost: str | None = None
-        tokens = (0, 0, 0, 0)
+        inputs = outputs = writes = reads = 0
         t = record.tokens
         if t is not None:
-            tokens = (t.input, t.output, t.cache_write, t.cache_read)
+            inputs, outputs, reads = t.input, t.output, t.cache_read
+            writes = t.cache_write_5m + t.cache_write_1h
             units = cost_units(t, record.model, prices=self.prices)
             cost = None if units is None else format_units(units)
+        error, ttft = record.error, record.ttft
         fields: dict[str, Any] = {
             "kind": record.kind,
             "model": record.model,
             "status": record.status,
-            "error": record.error_type,
+            "error": None if error is None else type(error).__name__,
             "end": record.end,
             "attempts": record.attempts,
             "latency": record.latency,
-            "ttft": None if record.ttft is None else round(record.ttft, 4),
-            "input_tokens": tokens[0],
-            "output_tokens": tokens[1],
-            "cache_write_tokens": tokens[2],
-            "cache_read_tokens": tokens[3],
+            "ttft": None if ttft is None else round(ttft, 4),
+            "input_tokens": inputs,
+            "output_tokens": outputs,
+            "cache_write_tokens": writes,
+            "cache_read_tokens": reads,
             "cost": cost,
             "request_id": record.request_id,
             "tags": dict(record.tags),

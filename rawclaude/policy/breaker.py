@@ -204,6 +204,10 @@ class BreakerMachine:
 
     def record(self, verdict: Verdict, now: float, *, probe: bool = False) -> State:
         """Report a finished call admitted at ``admit`` (``probe`` as it said)."""
+        if self.state is State.CLOSED and not probe:  # the usual case, written out
+            if verdict is not Verdict.IGNORE:
+                self._count(verdict is Verdict.FAILURE, now)
+            return self.state
         if probe and self.probes:
             self.probes.pop(0)  # one probe slot back, whatever the verdict
         if verdict is Verdict.IGNORE:
@@ -218,7 +222,7 @@ class BreakerMachine:
 
     def _count(self, failed: bool, now: float) -> None:
         config = self.config
-        index = math.floor(now / config.bucket_seconds)
+        index = math.floor(now * config.buckets / config.window)
         if index != self._index:
             self._turn(index)
         bucket = self._window[index % config.buckets]

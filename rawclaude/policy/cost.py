@@ -304,10 +304,12 @@ def units_to_usd(units: int) -> Decimal:
 
 def format_units(units: int) -> str:
     """Units as a plain USD amount without trailing zeros (``"0.0042"``, ``"3"``)."""
-    whole, frac = divmod(units, UNITS_PER_USD)
-    if not frac:
-        return str(whole)
-    return f"{whole}.{frac:015d}".rstrip("0")
+    digits = str(units)  # a unit is 1e-15 USD: the point goes 15 digits from the right
+    if len(digits) > 15:
+        whole, frac = digits[:-15], digits[-15:].rstrip("0")
+    else:
+        whole, frac = "0", digits.rjust(15, "0").rstrip("0")
+    return f"{whole}.{frac}" if frac else whole
 
 
 def usage_source(source: Any) -> tuple[Any, str | None, bool]:
