@@ -9,7 +9,11 @@ the two instruction counts over ``n2 - n1`` is the client's user-space
 instructions per request. The collector is paused during the measured requests
 (its runs are rare, large and land unevenly, which would swamp the difference);
 kernel time is not counted, so the ratio overstates what the pieces cost in CPU
-time. Needs valgrind (``apt-get install valgrind``).
+time. Counts repeat within a few hundred instructions per request against one
+server process, but move by up to ~1.5% from one server process to the next (how
+its replies fall into reads), so configurations are compared within one run.
+``--stages`` adds issue 8's case (a limiter and one no-op hook, bench case 4b).
+Needs valgrind (``apt-get install valgrind``).
 """
 
 from __future__ import annotations
