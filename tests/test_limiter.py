@@ -176,6 +176,29 @@ def test_the_limiters_clamp_fast_path(take: float, remaining: int, expected: flo
     assert bucket.tokens == pytest.approx(min(10.0, expected + 2.0))
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_the_hot_paths_give_back_without_a_clock_read_is_refund(seed: int) -> None:
+    """``_give_back_now`` adds without refilling first; capping before or after
+    the refill is the same, so it always agrees with ``refund``."""
+    import random
+
+    rand = random.Random(seed)
+    clock = FakeClock()
+    lazy, eager = TokenBucket(3.0, 10.0, clock=clock), TokenBucket(3.0, 10.0, clock=clock)
+    for _ in range(60):
+        step = rand.random()
+        if step < 0.4:
+            amount = rand.choice([0.5, 1.0, 4.0, 9.5])
+            assert lazy._take_now(amount, clock()) == eager._take_now(amount, clock())
+        elif step < 0.7:
+            amount = rand.choice([0.5, 2.0, 7.0, 30.0])
+            lazy._give_back_now(amount)
+            eager.refund(amount)
+        else:
+            clock.advance(rand.choice([0.01, 0.3, 2.0, 10.0]))
+        assert lazy.tokens == pytest.approx(eager.tokens)
+
+
 async def test_a_clamp_with_a_waiter_queued_delays_its_grant() -> None:
     bucket = TokenBucket(20.0, 10.0)  # 20 tokens a second
     assert bucket.try_acquire(10.0)

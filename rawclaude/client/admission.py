@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
+import msgspec
+
 from ..io.limiter import RateLimiter, Reservation
 from ..policy.ratelimit import input_tokens_used
 from ..wire.errors import RateLimitPausedError
@@ -63,23 +65,20 @@ class Wait:
 WAIT: Final = Wait()
 
 
-class _LimiterTicket:
-    __slots__ = ("_reservation",)
-
-    def __init__(self, reservation: Reservation) -> None:
-        self._reservation = reservation
+class _LimiterTicket(msgspec.Struct, gc=False):
+    reservation: Reservation
 
     def release(self, outcome: Outcome) -> None:
         usage = outcome.usage
         if usage is not None and outcome.complete:
-            self._reservation.release_nowait(
+            self.reservation.release_nowait(
                 output_tokens_used=usage.output_tokens, input_tokens_used=input_tokens_used(usage)
             )
         elif outcome.nothing_generated:
-            self._reservation.release_nowait(output_tokens_used=0, input_tokens_used=0)
+            self.reservation.release_nowait(output_tokens_used=0, input_tokens_used=0)
         else:
             # Unknown usage (an abandoned stream, a broken connection) refunds nothing.
-            self._reservation.release_nowait()
+            self.reservation.release_nowait()
 
 
 class LimiterStage:

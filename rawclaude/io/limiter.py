@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol
 
+import msgspec
+
 from ..policy.bucket import check_amount, grant_delay, non_negative, positive
 from ..policy.ratelimit import RateLimitState
 from ..wire.errors import ConfigurationError, RateLimiterUnavailableError
@@ -175,9 +177,13 @@ class TokenBucket:
         self._tokens = tokens - amount
         return True
 
-    def _give_back_now(self, amount: float, now: float) -> None:
-        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked)."""
-        tokens = self._refill(now) + amount
+    def _give_back_now(self, amount: float) -> None:
+        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked).
+
+        No refill first: refilling is adding, and capping before or after it
+        leaves the same tokens, so the next refill catches up without a clock read.
+        """
+        tokens = self._tokens + amount
         capacity = self._capacity
         self._tokens = tokens if tokens < capacity else capacity
         if self._waiters:
@@ -355,21 +361,19 @@ def _local_bucket(name: str, rate: float, capacity: float) -> Bucket:
     return TokenBucket(rate, capacity)
 
 
-class Reservation:
+class Reservation(msgspec.Struct, eq=False):
     """What :meth:`RateLimiter.reserve` took; give it back with :meth:`release`.
 
     Also an async context manager: leaving the block releases it with no
     usage known (the concurrency slot is freed, tokens are not refunded).
+    (A Struct: one is made for every request a limiter admits.)
     """
 
-    __slots__ = ("_limiter", "_released", "input_tokens", "output_tokens")
-
-    def __init__(self, limiter: RateLimiter, input_tokens: float, output_tokens: float) -> None:
-        self._limiter = limiter
-        self._released = False
-        #: Tokens actually reserved (after clamping to bucket capacity).
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
+    _limiter: RateLimiter
+    #: Tokens actually reserved (after clamping to bucket capacity).
+    input_tokens: float
+    output_tokens: float
+    _released: bool = False
 
     @property
     def released(self) -> bool:
@@ -558,15 +562,15 @@ class RateLimiter:
             taken_in = input_tokens if input_tokens < inputs._capacity else inputs._capacity
             if not inputs._take_now(taken_in, now):
                 if requests is not None:
-                    requests._give_back_now(1.0, now)
+                    requests._give_back_now(1.0)
                 return None
         if outputs is not None and output_tokens:
             taken_out = output_tokens if output_tokens < outputs._capacity else outputs._capacity
             if not outputs._take_now(taken_out, now):
                 if requests is not None:
-                    requests._give_back_now(1.0, now)
+                    requests._give_back_now(1.0)
                 if taken_in:
-                    inputs._give_back_now(taken_in, now)  # type: ignore[union-attr]
+                    inputs._give_back_now(taken_in)  # type: ignore[union-attr]
                 return None
         if slots is not None:
             slots.free -= 1
@@ -582,7 +586,7 @@ class RateLimiter:
             local: TokenBucket = bucket  # type: ignore[assignment]
             if not local._take_now(amount, now):
                 for back, n in taken:
-                    back._give_back_now(n, now)
+                    back._give_back_now(n)
                 return False
             taken.append((local, amount))
         return True
@@ -653,16 +657,14 @@ class RateLimiter:
             if self._slots is not None:
                 self._slots.release()
             _, inputs, outputs = fast
-            now = -1.0
             if inputs is not None and input_used is not None:
                 amount = res.input_tokens - input_used
                 if amount > 0:
-                    now = _monotonic()
-                    inputs._give_back_now(amount, now)
+                    inputs._give_back_now(amount)
             if outputs is not None and output_used is not None:
                 amount = res.output_tokens - output_used
                 if amount > 0:
-                    outputs._give_back_now(amount, now if now >= 0 else _monotonic())
+                    outputs._give_back_now(amount)
             return
         refunds = self._free(res, input_used, output_used)
         for bucket, amount in refunds:

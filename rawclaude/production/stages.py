@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from ..client.admission import WAIT, Wait
 from ..client.call import Call, Outcome
 from ..io.redis_breaker import RedisCircuitBreaker
@@ -58,14 +60,12 @@ class BudgetWarning:
     limit: Decimal
 
 
-class _BudgetTicket:
-    __slots__ = ("guard", "model", "reservation", "reserved")
-
-    def __init__(self, guard: BudgetGuard, reservation: BudgetHold | BudgetReservation,
-                 model: str, reserved: int) -> None:  # fmt: skip
-        #: A BudgetHold in process, a BudgetReservation in Redis.
-        self.guard, self.reservation, self.model, self.reserved = (
-            guard, reservation, model, reserved)  # fmt: skip
+class _BudgetTicket(msgspec.Struct, eq=False):
+    guard: BudgetGuard
+    #: A BudgetHold in process, a BudgetReservation in Redis.
+    reservation: BudgetHold | BudgetReservation
+    model: str
+    reserved: int
 
     def release(self, outcome: Outcome) -> None:
         self.guard._settle(self, outcome)
@@ -214,12 +214,11 @@ class BudgetGuard:
 _MAX_CIRCUITS = 4096
 
 
-class _BreakerTicket:
-    __slots__ = ("admission", "key", "machine", "stage")
-
-    def __init__(self, stage: CircuitBreakerStage, key: str, admission: Admission,
-                 machine: BreakerMachine | None) -> None:  # fmt: skip
-        self.stage, self.key, self.admission, self.machine = stage, key, admission, machine
+class _BreakerTicket(msgspec.Struct, eq=False):
+    stage: CircuitBreakerStage
+    key: str
+    admission: Admission
+    machine: BreakerMachine | None
 
     def release(self, outcome: Outcome) -> None:
         self.stage._record(self, outcome)
