@@ -145,8 +145,8 @@ class SSEParser:
 
         For a consumer that reads everything it needs from the payloads (the
         Messages stream: each payload names its own type). The stream is parsed
-        the same way (ids and ``retry`` are kept, the size cap applies); only
-        no event objects are built for it.
+        exactly as by :meth:`feed` (ids and ``retry`` are kept, the size cap
+        applies); the event objects are just not built.
         """
         region = self._region(chunk)
         if region is None:
