@@ -331,3 +331,11 @@ def test_budget_never_over_admits_across_4_processes(redis_server: RedisServer) 
         return status.spent
 
     assert asyncio.run(spent()) == 50_000
+
+
+def test_the_exceeded_error_names_the_budget_that_was_exceeded() -> None:
+    # Two untagged daily budgets whose ledgers coincide (same name, same date label).
+    book = BudgetBook([Budget("0.00001"), Budget("0.000005", utc_offset=60)])
+    with pytest.raises(BudgetExceededError) as info:
+        book.reserve(6, {}, ts(2026, 12, 1, 12, 0))
+    assert info.value.limit == Decimal("0.000005")

@@ -614,3 +614,38 @@ def test_logging_hook_records_match_the_standard_ones(caplog: pytest.LogCaptureF
         os.close(read)
     finally:
         logger.handlers.clear()
+
+
+def test_a_forgotten_circuit_still_counts_the_calls_it_admitted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Calls in flight when their circuit is forgotten report to the live one, so
+    the breaker still opens; a circuit whose failure is a window old counts as idle."""
+    from types import SimpleNamespace
+
+    from rawclaude.client.call import Outcome
+    from rawclaude.production import stages
+
+    monkeypatch.setattr(stages, "_MAX_CIRCUITS", 2)
+    now = [1000.0]
+    stage = CircuitBreakerStage(BreakerConfig(failure_threshold=3, cooldown=60),
+                                clock=lambda: now[0])  # fmt: skip
+
+    def call(model: str) -> Any:
+        return SimpleNamespace(pipeline=SimpleNamespace(base_url="http://h"), model=model)
+
+    held = [stage.admit_now(call("a")) for _ in range(3)]
+    for other in ("b", "c", "d"):
+        stage.admit_now(call(other)).release(Outcome(status=200, complete=True))  # type: ignore[union-attr]
+    assert len(stage.machines) <= 3
+    for ticket in held:
+        ticket.release(Outcome(status=529))  # type: ignore[union-attr]
+    with pytest.raises(CircuitOpenError):
+        stage.admit_now(call("a"))
+    # A failure a whole window old leaves a circuit with nothing to remember.
+    stage.admit_now(call("e")).release(Outcome(status=500))  # type: ignore[union-attr]
+    now[0] += 120
+    for other in ("f", "g", "h", "i"):
+        stage.admit_now(call(other)).release(Outcome(status=200, complete=True))  # type: ignore[union-attr]
+    assert "http://h|e" not in stage.machines
+    assert "http://h|a" in stage.machines  # open: kept

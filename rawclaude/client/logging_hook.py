@@ -214,7 +214,8 @@ def _forked() -> None:
     _PID[0] = os.getpid()
 
 
-os.register_at_fork(after_in_child=_forked)
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forked)
 
 
 def _task_name() -> str | None:

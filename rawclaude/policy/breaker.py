@@ -171,16 +171,18 @@ class BreakerMachine:
     _index: int = -1
     _calls: int = 0
     _failures: int = 0
+    #: Dropped by its owner as idle; a call admitted before still reports to it.
+    forgotten: bool = False
 
-    @property
-    def idle(self) -> bool:
-        """Closed with no failure in its window and no probe out: nothing to remember."""
-        return (
-            self.state is State.CLOSED
-            and not self.consecutive
-            and not self._failures
-            and not self.probes
-        )
+    def idle(self, now: float) -> bool:
+        """Closed, no probe out, and no failure in its window (or no call for a whole
+        window): nothing worth remembering."""
+        if self.state is not State.CLOSED or self.probes:
+            return False
+        if not self.consecutive and not self._failures:
+            return True
+        config = self.config
+        return math.floor(now * config.buckets / config.window) - self._index >= config.buckets
 
     def current(self, now: float) -> State:
         """The state at ``now`` (an open circuit whose cooldown is over is half-open)."""

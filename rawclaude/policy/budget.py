@@ -308,16 +308,16 @@ class BudgetBook:
         """Reserve ``amount`` in every budget that applies, or raise BudgetExceededError."""
         plan = self._plan(tags, now)
         checks = plan.checks
-        for ledger, limit, _ in checks:
+        for i, (ledger, limit, _) in enumerate(checks):
             if ledger.spent + ledger.reserved + amount > limit:
-                raise self._exceeded(plan, ledger, amount)
+                raise self._exceeded(plan, i, amount)
         for ledger, _, _ in checks:
             ledger.reserved += amount
         return BudgetHold(plan, amount)
 
     @staticmethod
-    def _exceeded(plan: _Plan, ledger: _Ledger, amount: int) -> BudgetExceededError:
-        i = next(i for i, check in enumerate(plan.checks) if check[0] is ledger)
+    def _exceeded(plan: _Plan, i: int, amount: int) -> BudgetExceededError:
+        ledger = plan.checks[i][0]
         line = plan.lines[i]
         line = BudgetLine(line.budget, line.scope, line.period, line.reset_at, amount)
         return exceeded(line, ledger.spent, ledger.reserved)

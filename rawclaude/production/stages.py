@@ -252,6 +252,7 @@ class CircuitBreakerStage:
         self._keys: dict[tuple[str, str | None], str] = {}
         # (base URL, model) -> (key, circuit): one lookup per call in process.
         self._circuits: dict[tuple[str, str | None], tuple[str, BreakerMachine]] = {}
+        self._scan_at = _MAX_CIRCUITS
         self._background = Background("circuit breaker report")
 
     def admit_now(self, call: Call) -> _BreakerTicket | Wait:
@@ -280,12 +281,25 @@ class CircuitBreakerStage:
         return circuit
 
     def _forget_idle(self) -> None:
-        # Model ids come from callers: circuits that know nothing (closed, no
-        # failure in their window, no probe out) are dropped to keep this bounded.
-        idle = [key for key, m in self.machines.items() if m.idle]
-        for key in idle:
-            del self.machines[key]
+        # Model ids come from callers: circuits that know nothing are dropped to
+        # keep this bounded. A scan that frees little is not repeated until a
+        # quarter of the cap more has come (no scan per new id).
+        if len(self.machines) < self._scan_at:
+            return
+        now = self.clock()
+        for key in [key for key, m in self.machines.items() if m.idle(now)]:
+            self.machines.pop(key).forgotten = True
         self._circuits.clear()
+        self._scan_at = max(_MAX_CIRCUITS, len(self.machines) + _MAX_CIRCUITS // 4)
+
+    def _adopt(self, key: str, machine: BreakerMachine) -> BreakerMachine:
+        """The live circuit for a call admitted by one since forgotten (its result counts)."""
+        live = self.machines.get(key)
+        if live is None:
+            machine.forgotten = False
+            self.machines[key] = live = machine
+            self._circuits.clear()
+        return live
 
     async def admit(self, call: Call) -> _BreakerTicket:
         if self.shared is None:
@@ -317,6 +331,8 @@ class CircuitBreakerStage:
         verdict = classify(outcome.error, status=outcome.status)
         machine = ticket.machine
         if machine is not None:
+            if machine.forgotten:
+                machine = self._adopt(ticket.key, machine)
             machine.record(verdict, self.clock(), probe=ticket.admission.probe)
         elif self.shared is not None:
             shared = self.shared
