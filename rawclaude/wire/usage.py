@@ -82,7 +82,7 @@ def call_tokens(usage: Usage | None) -> TokenUsage | None:
     last = _LAST[0]
     if last[0] is usage:
         return last[1]
-    tokens = _from_struct(usage) if type(usage) is Usage else token_usage(usage)
+    tokens = token_usage(usage)
     _LAST[0] = (usage, tokens)
     return tokens
 
