@@ -91,9 +91,8 @@ class LimiterStage:
         self.max_retry_wait = max_retry_wait
 
     def admit_now(self, call: Call) -> Ticket | Wait | None:
-        reservation = self.limiter.try_reserve(
-            input_tokens=call.input_tokens, output_tokens=call.max_tokens
-        )
+        # The call's amounts are ints >= 0 (build_call made them): the unchecked entry.
+        reservation = self.limiter._reserve_now(call.input_tokens, call.max_tokens)
         return WAIT if reservation is None else _LimiterTicket(reservation)
 
     async def admit(self, call: Call) -> Ticket | None:

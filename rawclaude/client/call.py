@@ -94,7 +94,7 @@ class Call:
         #: so a stage that re-runs the call (fallbacks) can change the model.
         self.params = params
         self.model = model
-        #: What admission reserves: ``max_tokens`` and the estimated input.
+        #: What admission reserves: ``max_tokens`` and the estimated input (ints >= 0).
         self.max_tokens = max_tokens
         self.input_tokens = input_tokens
         #: Whether admission stages (limiter, budget, breaker) apply.

@@ -106,7 +106,7 @@ def build_call(
         pipeline.timeout.merge(timeout, stream=stream),
         params=params,
         model=model if isinstance(model, str) else None,
-        max_tokens=max_tokens if isinstance(max_tokens, int) else 0,
+        max_tokens=max_tokens if type(max_tokens) is int and max_tokens > 0 else 0,
         input_tokens=input_tokens,
         limited=limited,
         hooks=pipeline.hooks.plus(hooks),

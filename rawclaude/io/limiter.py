@@ -22,13 +22,13 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Protocol
 
 import msgspec
 
-from ..policy.bucket import check_amount, grant_delay, non_negative, positive
+from ..policy.bucket import check_amount, full_at, grant_delay, non_negative, positive, tokens_at
 from ..policy.ratelimit import RateLimitState
 from ..wire.errors import ConfigurationError, RateLimiterUnavailableError
 
@@ -77,6 +77,10 @@ class TokenBucket:
     one above ``capacity`` (it could never be granted), raises ``ValueError``
     at once. A cancelled waiter takes no tokens and leaves no trace.
 
+    The state is one time, when the bucket is full again
+    (:func:`~rawclaude.policy.bucket.tokens_at`): a take moves it later, a
+    refund earlier, and no refill needs computing on the hot path.
+
     The clock is the monotonic clock asyncio's loop uses; pass ``clock``
     (seconds, monotonic) to drive the synchronous methods from a fake clock.
     """
@@ -87,8 +91,13 @@ class TokenBucket:
         self._rate = positive("rate", rate)
         self._capacity = positive("capacity", capacity)
         self._clock = clock or _monotonic
-        self._tokens = self._capacity
-        self._updated: float | None = None  # set on first use, in the right clock
+        #: Seconds one token takes to come back.
+        self._per_token = 1.0 / self._rate
+        #: The latest ``full_at`` a take may leave: empty (``capacity / rate``
+        #: from now), plus float slack, as in policy.bucket.time_until, so that
+        #: a grant due now is granted now.
+        self._window = self._capacity * self._per_token * (1.0 + _EPSILON)
+        self._full_at = -math.inf  # full from the start, in any clock
         self._paused_until = -math.inf
         self._waiters: deque[_Waiter] = deque()
         self._timer: asyncio.TimerHandle | None = None
@@ -103,8 +112,8 @@ class TokenBucket:
 
     @property
     def tokens(self) -> float:
-        """Tokens available now (refilled up to this moment)."""
-        return self._refill(self._clock())
+        """Tokens available now."""
+        return self._tokens_at(self._clock())
 
     @property
     def waiters(self) -> int:
@@ -135,23 +144,20 @@ class TokenBucket:
         if self._waiters:
             return False  # FIFO: never overtake a waiter
         now = self._clock()
-        tokens = self._refill(now)
+        tokens = self._tokens_at(now)
         if grant_delay(tokens, amount, self._rate, self._paused_until - now) > 0:
             return False
-        self._tokens = tokens - amount
+        self._set_tokens(tokens - amount, now)
         return True
 
     def refund(self, amount: float) -> None:
         """Give back tokens that were taken but not used (capped at capacity)."""
-        amount = non_negative("amount", amount)
-        self._tokens = min(self._capacity, self._refill(self._clock()) + amount)
+        self._full_at -= non_negative("amount", amount) * self._per_token
         self._serve()
 
     def clamp(self, remaining: float) -> None:
         """Never be more optimistic than the server: keep at most ``remaining`` tokens."""
-        remaining = non_negative("remaining", remaining)
-        self._tokens = min(self._refill(self._clock()), remaining)
-        self._serve()  # the head waiter's timer is now too early: set it again
+        self._clamp_now(non_negative("remaining", remaining), self._clock())
 
     def pause_until(self, when: float) -> None:
         """Grant nothing before ``when`` (this bucket's clock), to any caller."""
@@ -165,75 +171,58 @@ class TokenBucket:
     def _check_amount(self, amount: float) -> float:
         return check_amount(amount, self._capacity)
 
-    def _take_now(self, amount: float, now: float) -> bool:
-        """:meth:`try_acquire` for the limiter's hot path: ``amount`` already
-        checked, ``now`` read once for all buckets. Same rules: FIFO, pauses.
-        (This runs for every bucket of every request: no helper calls.)"""
-        if self._waiters or now < self._paused_until:
-            return False
-        tokens = self._refill(now)
-        if amount - tokens > _EPSILON * (amount if amount > 1.0 else 1.0):
-            return False
-        self._tokens = tokens - amount
-        return True
+    def _tokens_at(self, now: float) -> float:
+        return tokens_at(self._full_at, now, self._rate, self._capacity)
+
+    def _set_tokens(self, tokens: float, now: float) -> None:
+        self._full_at = full_at(tokens, now, self._rate, self._capacity)
 
     def _give_back_now(self, amount: float) -> None:
-        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked).
-
-        No refill first: refilling is adding, and capping before or after it
-        leaves the same tokens, so the next refill catches up without a clock read.
-        """
-        tokens = self._tokens + amount
-        capacity = self._capacity
-        self._tokens = tokens if tokens < capacity else capacity
+        """:meth:`refund` for the limiter's hot path (``amount`` > 0, checked)."""
+        self._full_at -= amount * self._per_token
         if self._waiters:
             self._serve()
 
-    def _clamp_now(self, remaining: int, now: float) -> None:
-        """:meth:`clamp` for the limiter's hot path (``remaining`` a header's count,
-        ``now`` read once for all buckets): nothing to do unless it lowers the tokens."""
-        if remaining < self._refill(now):
-            self._tokens = float(remaining)
+    def _clamp_now(self, remaining: float, now: float) -> None:
+        """:meth:`clamp` (``remaining`` checked, ``now`` read once for all buckets):
+        nothing to do unless it lowers the tokens."""
+        lowest = now + (self._capacity - remaining) * self._per_token
+        if lowest > self._full_at:
+            self._full_at = lowest
             if self._waiters:
                 self._serve()  # the head waiter's timer is now too early
 
-    def _refill(self, now: float) -> float:
-        # policy.bucket.refill, written out: this runs for every bucket of every request.
-        updated = self._updated
-        if updated is None:
-            self._updated = now
-        elif now > updated:
-            tokens = self._tokens + (now - updated) * self._rate
-            capacity = self._capacity
-            self._tokens = tokens if tokens < capacity else capacity
-            self._updated = now
-        return self._tokens
-
     def _serve(self) -> None:
         """Grant queued waiters in order while tokens last; set a timer for the rest."""
-        now = self._clock()
-        tokens = self._refill(now)
         waiters = self._waiters
-        while waiters:
-            head = waiters[0]
-            if head.future.done():  # cancelled; its task has not run _forget yet
+        if not waiters:
+            self._cancel_timer()
+            return
+        now = self._clock()
+        tokens = start = self._tokens_at(now)
+        try:
+            while waiters:
+                head = waiters[0]
+                if head.future.done():  # cancelled; its task has not run _forget yet
+                    waiters.popleft()
+                    continue
+                delay = grant_delay(tokens, head.amount, self._rate, self._paused_until - now)
+                if delay > 0:
+                    self._set_timer(head.future.get_loop(), delay)
+                    return
+                tokens -= head.amount
                 waiters.popleft()
-                continue
-            delay = grant_delay(tokens, head.amount, self._rate, self._paused_until - now)
-            if delay > 0:
-                self._set_timer(head.future.get_loop(), delay)
-                return
-            tokens -= head.amount
-            self._tokens = tokens
-            waiters.popleft()
-            head.future.set_result(None)
-        self._cancel_timer()
+                head.future.set_result(None)
+            self._cancel_timer()
+        finally:
+            if tokens != start:
+                self._set_tokens(tokens, now)
 
     def _forget(self, waiter: _Waiter) -> None:
         if waiter.future.done() and not waiter.future.cancelled():
             # Granted in the same loop turn as the cancel: the caller never got
             # the tokens, so they go back.
-            self._tokens = min(self._capacity, self._refill(self._clock()) + waiter.amount)
+            self._full_at -= waiter.amount * self._per_token
         else:
             with contextlib.suppress(ValueError):  # _serve may have dropped it already
                 self._waiters.remove(waiter)
@@ -512,7 +501,8 @@ class RateLimiter:
         plan = self._plan(input_tokens, output_tokens)
         if self._slots is not None:
             await self._slots.take()
-        if self._local and self._take_all_now(plan):
+        now = _monotonic()
+        if self._local and now >= self._paused_until and self._take_all_now(plan, now):  # type: ignore[arg-type]
             # Waited for a slot only: the tokens are there, no coroutine per bucket.
             self._in_flight += 1
             return Reservation(self, *self._reserved(plan))
@@ -541,54 +531,94 @@ class RateLimiter:
         not plain ints return None, so that :meth:`reserve` checks (and rejects)
         them.
         """
-        fast = self._fast
-        if fast is None or type(input_tokens) is not int or type(output_tokens) is not int:
+        if type(input_tokens) is not int or type(output_tokens) is not int:
             return None
-        if input_tokens < 0 or output_tokens < 0:
+        if input_tokens < 0 or output_tokens < 0 or self._fast is None:
+            return None
+        _, inputs, outputs = self._fast
+        # Above capacity: clamped (see the class docstring), as reserve() does.
+        taken_in = min(input_tokens, inputs._capacity) if inputs is not None else input_tokens
+        taken_out = min(output_tokens, outputs._capacity) if outputs is not None else output_tokens
+        return self._reserve_now(taken_in, taken_out)
+
+    def _reserve_now(self, input_tokens: float, output_tokens: float) -> Reservation | None:
+        """:meth:`try_reserve` for amounts known to be numbers >= 0 (the admission
+        stage's, from the call it built); an amount above a bucket's capacity
+        returns None (:meth:`reserve` clamps it)."""
+        fast = self._fast
+        if fast is None:
             return None
         slots = self._slots
         if slots is not None and slots.free <= 0:
             return None
-        requests, inputs, outputs = fast
         now = _monotonic()
         if now < self._paused_until:
             return None
-        # Take from each bucket in turn; give back what was taken if one is
-        # short (rare: the fast path is for when nothing is short).
-        if requests is not None and not requests._take_now(1.0, now):
-            return None
-        taken_in = taken_out = 0.0
+        # Each bucket's new full time is worked out first and stored only once
+        # all three grant (so a refusal gives nothing back). The take of
+        # TokenBucket.try_acquire on the bucket's one state, written out per
+        # bucket: this runs for every request, so no loop and no call. (An amount
+        # above a bucket's capacity never fits its window.)
+        requests, inputs, outputs = fast
+        if requests is not None:
+            if requests._waiters or now < requests._paused_until:
+                return None
+            full_requests = requests._full_at
+            if full_requests < now:
+                full_requests = now
+            full_requests += requests._per_token
+            if full_requests - now > requests._window:
+                return None
         if inputs is not None and input_tokens:
-            taken_in = input_tokens if input_tokens < inputs._capacity else inputs._capacity
-            if not inputs._take_now(taken_in, now):
-                if requests is not None:
-                    requests._give_back_now(1.0)
+            if inputs._waiters or now < inputs._paused_until:
+                return None
+            full_in = inputs._full_at
+            if full_in < now:
+                full_in = now
+            full_in += input_tokens * inputs._per_token
+            if full_in - now > inputs._window:
                 return None
         if outputs is not None and output_tokens:
-            taken_out = output_tokens if output_tokens < outputs._capacity else outputs._capacity
-            if not outputs._take_now(taken_out, now):
-                if requests is not None:
-                    requests._give_back_now(1.0)
-                if taken_in:
-                    inputs._give_back_now(taken_in)  # type: ignore[union-attr]
+            if outputs._waiters or now < outputs._paused_until:
                 return None
+            full_out = outputs._full_at
+            if full_out < now:
+                full_out = now
+            full_out += output_tokens * outputs._per_token
+            if full_out - now > outputs._window:
+                return None
+        taken_in = taken_out = 0.0
+        if requests is not None:
+            requests._full_at = full_requests
+        if inputs is not None and input_tokens:
+            inputs._full_at = full_in
+            taken_in = input_tokens
+        if outputs is not None and output_tokens:
+            outputs._full_at = full_out
+            taken_out = output_tokens
         if slots is not None:
             slots.free -= 1
         self._in_flight += 1
         return Reservation(self, taken_in, taken_out)
 
-    def _take_all_now(self, plan: list[tuple[Bucket, float]]) -> bool:
-        now = _monotonic()
-        if now < self._paused_until:
-            return False
-        taken: list[tuple[TokenBucket, float]] = []
-        for bucket, amount in plan:
-            local: TokenBucket = bucket  # type: ignore[assignment]
-            if not local._take_now(amount, now):
-                for back, n in taken:
-                    back._give_back_now(n)
+    def _take_all_now(self, plan: Sequence[tuple[TokenBucket, float]], now: float) -> bool:
+        """Take every ``(bucket, amount)`` of ``plan`` now, or nothing: the
+        admission fast path (amounts checked and clamped; ``now`` read once).
+
+        Same rules as :meth:`TokenBucket.try_acquire` -- first come, first
+        served, pauses -- written out on the bucket's one state, ``_full_at``:
+        this runs for every bucket of every request, so no call per bucket.
+        """
+        for i, (bucket, amount) in enumerate(plan):
+            full = bucket._full_at
+            if full < now:
+                full = now
+            full += amount * bucket._per_token
+            if full - now > bucket._window or bucket._waiters or now < bucket._paused_until:
+                for back, taken in plan[:i]:
+                    back._full_at -= taken * back._per_token
                 return False
-            taken.append((local, amount))
+            bucket._full_at = full
         return True
 
     def observe(self, status: int, state: RateLimitState | None) -> None:
@@ -652,19 +682,28 @@ class RateLimiter:
     ) -> None:
         fast = self._fast
         if fast is not None:
-            # All local: free the slot and refund inline, one clock read at most.
+            # All local: free the slot and refund inline (what _Slots.release and
+            # TokenBucket._give_back_now do, written out: this runs per request).
             self._in_flight -= 1
-            if self._slots is not None:
-                self._slots.release()
+            slots = self._slots
+            if slots is not None:
+                if slots._waiters:
+                    slots.release()  # hand the slot over
+                else:
+                    slots.free += 1
             _, inputs, outputs = fast
-            if inputs is not None and input_used is not None:
-                amount = res.input_tokens - input_used
-                if amount > 0:
-                    inputs._give_back_now(amount)
-            if outputs is not None and output_used is not None:
-                amount = res.output_tokens - output_used
-                if amount > 0:
-                    outputs._give_back_now(amount)
+            if input_used is not None and inputs is not None:
+                unused = res.input_tokens - input_used
+                if unused > 0:
+                    inputs._full_at -= unused * inputs._per_token
+                    if inputs._waiters:
+                        inputs._serve()
+            if output_used is not None and outputs is not None:
+                unused = res.output_tokens - output_used
+                if unused > 0:
+                    outputs._full_at -= unused * outputs._per_token
+                    if outputs._waiters:
+                        outputs._serve()
             return
         refunds = self._free(res, input_used, output_used)
         for bucket, amount in refunds:

@@ -13,9 +13,10 @@ __all__ = [
     "check_amount",
     "grant_delay",
     "non_negative",
+    "full_at",
     "positive",
-    "refill",
     "time_until",
+    "tokens_at",
 ]
 
 # Float slack when comparing token counts: a timer set for exactly the moment
@@ -23,9 +24,21 @@ __all__ = [
 _EPSILON = 1e-9
 
 
-def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
-    """Tokens after ``elapsed`` seconds of refilling at ``rate``, capped at ``capacity``."""
-    return min(capacity, tokens + max(0.0, elapsed) * rate)
+def tokens_at(full_at: float, now: float, rate: float, capacity: float) -> float:
+    """Tokens in a bucket that is full at ``full_at``, at time ``now``.
+
+    A bucket's state is one time: when it is (or was) full again. Before then
+    it lacks ``(full_at - now) * rate`` tokens; from then on it holds
+    ``capacity``. Taking ``n`` tokens moves ``full_at`` ``n / rate`` later (from
+    ``now`` at the earliest); giving ``n`` back moves it ``n / rate`` earlier,
+    and the cap needs no arithmetic: a ``full_at`` in the past is full.
+    """
+    return capacity - (full_at - now) * rate if full_at > now else capacity
+
+
+def full_at(tokens: float, now: float, rate: float, capacity: float) -> float:
+    """When a bucket holding ``tokens`` at ``now`` is full: the inverse of :func:`tokens_at`."""
+    return now + (capacity - tokens) / rate
 
 
 def time_until(tokens: float, amount: float, rate: float) -> float:
