@@ -27,7 +27,7 @@ from ..wire.errors import ConfigurationError
 from ..wire.models import Usage
 from ..wire.usage import TokenUsage, call_tokens
 
-__all__ = ["CallKind", "CallRecord", "Hook", "HookSet", "RequestRecord"]
+__all__ = ["CallKind", "CallRecord", "Hook", "HookSet", "RequestRecord", "hook_failed"]
 
 log = logging.getLogger("rawclaude.hooks")
 
@@ -38,8 +38,12 @@ CallKind = str
 _NO_TAGS: Mapping[str, str] = {}
 
 
-class RequestRecord(msgspec.Struct, kw_only=True, gc=False):
-    """One attempt, just before it is sent."""
+class RequestRecord(msgspec.Struct, gc=False):
+    """One attempt, just before it is sent.
+
+    Build one with keywords; the pipeline passes its fields in order (one is
+    made for every attempt, and msgspec matches positions faster).
+    """
 
     kind: CallKind
     method: str
@@ -115,7 +119,12 @@ class Hook:
 
 
 class HookSet:
-    """The bound methods of a sequence of hooks, split by moment, built once."""
+    """The bound methods of a sequence of hooks, split by moment, built once.
+
+    The pipeline calls ``request`` and ``complete`` itself (a loop at each of
+    its two moments, no call per moment), each in a ``try`` that passes what a
+    method raises to :func:`hook_failed`.
+    """
 
     __slots__ = ("complete", "content", "fallback", "hooks", "request")
 
@@ -142,26 +151,12 @@ class HookSet:
             return self
         return HookSet((*self.hooks, *more))
 
-    def emit_request(self, record: RequestRecord) -> None:
-        for method in self.request:
-            try:
-                method(record)
-            except Exception:  # a hook never breaks the call
-                _hook_failed(method)
-
-    def emit_complete(self, record: CallRecord) -> None:
-        for method in self.complete:
-            try:
-                method(record)
-            except Exception:
-                _hook_failed(method)
-
     def emit_fallback(self, event: Any) -> None:
         for method in self.fallback:
             try:
                 method(event)
-            except Exception:
-                _hook_failed(method)
+            except Exception:  # a hook never breaks the call
+                hook_failed(method)
 
 
 _MOMENTS = ("on_request", "on_complete", "on_fallback")
@@ -175,7 +170,8 @@ def _methods(hooks: tuple[Any, ...], name: str) -> tuple[Callable[[Any], None], 
     return tuple(m for m in found if callable(m))
 
 
-def _hook_failed(method: Callable[[Any], None]) -> None:
+def hook_failed(method: Callable[[Any], None]) -> None:
+    """A hook raised: log it (with its traceback) and go on; it never breaks the call."""
     log.warning("rawclaude: hook %r raised; ignored", method, exc_info=True)
 
 

@@ -48,7 +48,7 @@ from ..wire.models import Usage
 from . import fallback
 from .admission import WAIT, AdmissionStage, Ticket, release_all
 from .call import Call, Outcome
-from .hooks import CallRecord, HookSet, RequestRecord
+from .hooks import CallRecord, HookSet, RequestRecord, hook_failed
 from .lease import StreamLease
 from .options import env_proxy
 
@@ -184,6 +184,13 @@ class Pipeline:
         self.admission = tuple(admission)
         # Each stage with its synchronous admit_now, when it has one (tried first).
         self._admitters = tuple((stage, getattr(stage, "admit_now", None)) for stage in admission)
+        # The admit_now of the leading stages that have one: _admit_now's loop.
+        leading: list[Callable[[Call], Any]] = []
+        for _, admit_now in self._admitters:
+            if admit_now is None:
+                break
+            leading.append(admit_now)
+        self._leading_admit_nows = tuple(leading)
         self.middleware = tuple(middleware)
         self.max_response_size = max_response_size
         self.max_error_body_size = max_error_body_size
@@ -261,8 +268,14 @@ class Pipeline:
         end: str | None,
     ) -> None:
         """The completion point: one record per call, for the hooks."""
-        if call.hooks.complete:
-            call.hooks.emit_complete(tracker.record(call, ok=ok, error=error, end=end))
+        methods = call.hooks.complete
+        if methods:
+            record = tracker.record(call, ok=ok, error=error, end=end)
+            for method in methods:
+                try:
+                    method(record)
+                except Exception:  # a hook never breaks the call
+                    hook_failed(method)
 
     # -- retries --------------------------------------------------------------
 
@@ -326,9 +339,7 @@ class Pipeline:
         tickets: list[Ticket] = []
         i = 0
         try:
-            for _, admit_now in self._admitters:
-                if admit_now is None:
-                    break
+            for admit_now in self._leading_admit_nows:
                 got: Any = admit_now(call)
                 if got is WAIT:
                     break
@@ -413,18 +424,17 @@ class Pipeline:
     async def _send(self, call: Call, tracker: Tracker, *, stream: bool) -> aiohttp.ClientResponse:
         """Send one attempt; a 2xx response (headers read), or its typed error raised."""
         session = self.session.get()
-        hooks = call.hooks
-        if hooks.request:
-            hooks.emit_request(
-                RequestRecord(
-                    kind=call.kind,
-                    method=call.method,
-                    url=call.url,
-                    attempt=tracker.attempts,
-                    model=call.model,
-                    tags=call.tags,
-                )
+        methods = call.hooks.request
+        if methods:
+            # In field order (see RequestRecord).
+            record = RequestRecord(
+                call.kind, call.method, call.url, tracker.attempts, call.model, call.tags
             )
+            for method in methods:
+                try:
+                    method(record)
+                except Exception:  # a hook never breaks the call
+                    hook_failed(method)
         tracker.attempts += 1
         result = await self._transmit(call, session, stream)
         if isinstance(result, APIConnectionError):
