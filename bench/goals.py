@@ -163,9 +163,7 @@ def stages(s: Summaries) -> Goal:
 def production(s: Summaries) -> list[Goal]:
     """Every production piece on vs none (paired), and a cache hit vs a round trip."""
     ratio = _median(s, "production", "cpu_ratio", "rawclaude")
-    none, full = (
-        _median(s, "production", k, "rawclaude") for k in ("none_cpu_us", "all_cpu_us")
-    )
+    none, full = (_median(s, "production", k, "rawclaude") for k in ("none_cpu_us", "all_cpu_us"))
     measured = "n/a" if ratio is None else f"{ratio - 1:+.1%} ({num(full)} vs {num(none)} µs)"
     cache = _median(s, "production", "cache_ratio", "rawclaude")
     hit, upstream = (

@@ -3,10 +3,10 @@
 One worker, two rawclaude clients on the same fake server: a plain one, and one
 with the logging hook (a NullHandler: the record is built and handled), usage
 meter, in-process budget guard, circuit breaker and redaction stage. Windows
-alternate between them; the ratio of client CPU per request is taken window
-against neighbouring window and the median reported (``bench.production``'s
-method). Then an in-memory response-cache hit against a create that goes to
-the server, at concurrency 1. The Redis budget round trip is measured by
+of 0.25 s alternate between them; each pair gives a ratio of client CPU per
+request and the median is reported (``bench.production.paired_cpu``). Then
+an in-memory response-cache hit against a create that goes to the server, at
+concurrency 1. The Redis budget round trip is measured by
 ``python -m bench.production`` (it needs a redis-server of its own).
 """
 
@@ -17,17 +17,18 @@ import asyncio
 from ..config import Config
 from ..spec import Case, Metric, Params, WorkerResult
 
-WINDOWS = 8
-
 
 def params(cfg: Config) -> Params:
-    return {"seconds": cfg.create_seconds, "cache_calls": max(20, int(cfg.create_seconds * 400))}
+    return {
+        "seconds": cfg.create_seconds * 16,
+        "cache_calls": max(20, int(cfg.create_seconds * 400)),
+    }
 
 
 async def _run(p: Params) -> WorkerResult:
     from .. import production
 
-    cpu = await production.cpu_case(p["base_url"], p["seconds"], WINDOWS)
+    cpu = await production.cpu_case(p["base_url"], p["seconds"])
     cache = await production.cache_case(p["base_url"], p["cache_calls"])
     return {
         "metrics": {
@@ -71,7 +72,7 @@ CASE = Case(
     notes=(
         "Two rawclaude clients in one worker: plain, and with LoggingHook (NullHandler), "
         "UsageMeter, BudgetGuard (in process), CircuitBreakerStage and RedactionStage. "
-        f"{WINDOWS} alternating windows at c=64; the ratio is the median of the neighbouring "
-        "windows' CPU ratios. Cache: ResponseCache hit vs create, c=1."
+        "Alternating windows of 0.25 s at c=64 (at least 8 pairs; quick 16, full 64); the "
+        "ratio is the median of the pairs' CPU ratios. Cache: ResponseCache hit vs create, c=1."
     ),
 )

@@ -2,28 +2,24 @@
 
 One worker, two rawclaude clients on the same fake server: a plain one, and one
 with a RateLimiter (limits no benchmark can reach, so nothing waits) and a
-no-op hook. Windows alternate between them; the ratio of client CPU per
-request is taken window against neighbouring window (the machine's speed
-drifts), and the median of those ratios is reported.
+no-op hook. Windows of 0.25 s alternate between them; each pair gives a ratio
+of client CPU per request (the machine's speed drifts, so only neighbours are
+compared), and the median of those ratios is reported
+(``bench.production.paired_cpu``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
-import time
 from typing import Any
 
 from .. import clients
 from ..config import Config
 from ..spec import Case, Metric, Params, WorkerResult
 
-WINDOWS = 6
-CONCURRENCY = 64
-
 
 def params(cfg: Config) -> Params:
-    return {"seconds": cfg.create_seconds * 2}
+    return {"seconds": cfg.create_seconds * 8}
 
 
 class _NoOpHook:
@@ -51,43 +47,20 @@ def _clients(base_url: str) -> tuple[Any, Any]:
     return plain, staged
 
 
-async def _window(client: Any, seconds: float) -> float:
-    """Client CPU per request (µs) over one window at the case's concurrency."""
-    done = 0
-    deadline = time.perf_counter() + seconds
-    messages = [{"role": "user", "content": clients.PROMPT}]
-
-    async def loop() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            await client.messages.create(model=clients.MODEL, max_tokens=64, messages=messages)
-            done += 1
-
-    cpu = time.process_time()
-    await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
-    return (time.process_time() - cpu) / max(done, 1) * 1e6
-
-
 async def _run(p: Params) -> WorkerResult:
+    from .. import production
+
     plain, staged = _clients(p["base_url"])
     try:
-        for client in (plain, staged):  # warm: connections open, decoders hot
-            await _window(client, 0.2)
-        ratios, plain_cpu, staged_cpu = [], [], []
-        for i in range(WINDOWS):
-            order = (plain, staged) if i % 2 == 0 else (staged, plain)
-            cpu = {id(c): await _window(c, p["seconds"] / WINDOWS) for c in order}
-            plain_cpu.append(cpu[id(plain)])
-            staged_cpu.append(cpu[id(staged)])
-            ratios.append(cpu[id(staged)] / cpu[id(plain)])
+        cpu = await production.paired_cpu(plain, staged, p["seconds"])
     finally:
         await plain.close()
         await staged.close()
     return {
         "metrics": {
-            "cpu_ratio": statistics.median(ratios),
-            "plain_cpu_us": min(plain_cpu),
-            "staged_cpu_us": min(staged_cpu),
+            "cpu_ratio": cpu["ratio"],
+            "plain_cpu_us": cpu["cpu_us_none"],
+            "staged_cpu_us": cpu["cpu_us_all_on"],
         }
     }
 
@@ -119,7 +92,8 @@ CASE = Case(
     notes=(
         "Two rawclaude clients in one worker: plain, and with a RateLimiter (requests, input "
         "and output tokens per minute at 1e12, max_concurrency 100,000: every stage runs, "
-        "nothing waits) and one no-op hook (on_request and on_complete). 6 alternating "
-        "windows at c=64; the ratio is the median of the neighbouring windows' CPU ratios."
+        "nothing waits) and one no-op hook (on_request and on_complete). Alternating "
+        "windows of 0.25 s at c=64 (at least 8 pairs; quick 8, full 32); the ratio is the "
+        "median of the pairs' CPU ratios."
     ),
 )
