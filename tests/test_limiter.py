@@ -202,7 +202,7 @@ async def test_a_clamp_with_a_waiter_queued_delays_its_grant() -> None:
     await asyncio.sleep(0.05)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    bucket._clamp_now(0, _limiter._monotonic())  # the server says none are left
+    bucket._clamp_now(0, bucket._now())  # the server says none are left
     await asyncio.wait_for(waiter, 2.0)
     assert loop.time() - start >= 0.18  # 4 tokens at 20/s from 0 (unclamped: 0.15 s)
 
@@ -656,3 +656,57 @@ async def test_slot_granted_while_cancelled_is_passed_on() -> None:
     await res.release()
     assert limiter.in_flight == 0 and limiter._slots is not None
     assert limiter._slots.free == 1 and limiter._slots.waiting == 0
+
+
+# --------------------------------------------------------------------------- bucket time
+
+
+def test_buckets_on_their_own_clock_leave_the_fast_path_to_it() -> None:
+    """A bucket_factory's bucket on another clock (a fake one at 0) is never
+    driven by the fast paths' monotonic time."""
+    clock = FakeClock()
+    limiter = RateLimiter(
+        requests_per_minute=60,
+        bucket_factory=lambda name, rate, capacity: TokenBucket(rate, capacity, clock=clock),
+    )
+    res = limiter.try_reserve(input_tokens=0, output_tokens=0)
+    assert res is None  # not all local on the monotonic clock: reserve() decides
+    bucket = _bucket(limiter, "requests")
+    assert bucket.try_acquire(1)
+    assert bucket.tokens == pytest.approx(59.0)
+
+
+async def test_a_long_lived_process_keeps_exact_takes_and_grants_a_full_burst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bucket times run from the process's epoch; even a year in (3.2e7 s, where a
+    float's step is ~4e-9 s), a take of one token at a huge rate still counts and
+    a full bucket still grants exactly its capacity."""
+    monkeypatch.setattr(_limiter, "_EPOCH", _limiter._monotonic() - 3.2e7)
+    short = RateLimiter(output_tokens_per_minute=6000, burst_seconds=0.1)  # capacity 10
+    for _ in range(20):
+        res = short.try_reserve(input_tokens=0, output_tokens=10)
+        assert res is not None
+        res.release_nowait(input_tokens_used=0, output_tokens_used=0)
+    monkeypatch.undo()
+    huge = RateLimiter(requests_per_minute=1e12)  # a token every 6e-11 s
+    bucket = _bucket(huge, "requests")
+    now = bucket._now()  # the time the fast paths use: from the process's epoch
+    assert now == pytest.approx(_limiter._monotonic() - _limiter._EPOCH, abs=1.0)
+    for _ in range(1000):  # at one moment: nothing refills in between
+        assert huge._take_all_now([(bucket, 1.0)], now)
+    assert 1e12 - bucket._tokens_at(now) == pytest.approx(1000, rel=1e-3)
+
+
+def test_the_admission_stage_clamps_an_amount_above_capacity_without_waiting() -> None:
+    from types import SimpleNamespace
+
+    from rawclaude.client.admission import WAIT, LimiterStage
+
+    limiter = RateLimiter(output_tokens_per_minute=600)
+    stage = LimiterStage(limiter, 60.0)
+    call = SimpleNamespace(input_tokens=0, max_tokens=64_000)
+    ticket = stage.admit_now(call)  # type: ignore[arg-type]
+    assert ticket is not None and ticket is not WAIT  # granted now, clamped to capacity
+    assert ticket.reservation.output_tokens == 600  # type: ignore[union-attr]
+    assert _bucket(limiter, "output_tokens").tokens == pytest.approx(0, abs=0.1)

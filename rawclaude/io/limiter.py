@@ -9,7 +9,7 @@ capacity = one minute's worth, refilled at ``limit / 60`` per second. It waits
 *before* sending, so a busy process queues instead of collecting 429s, and it
 re-syncs with the server's view after every response (:meth:`RateLimiter.observe`).
 
-The arithmetic is a handful of pure functions (:func:`refill`,
+The arithmetic is a handful of pure functions (:func:`tokens_at`,
 :func:`time_until`, :func:`grant_delay`) so it can be tested with tables; the
 asyncio part only decides *when* to call them.
 """
@@ -52,6 +52,13 @@ _EPSILON = 1e-9
 #: are set from deltas (``loop.call_at(loop.time() + delay)``), so a loop with
 #: another clock (uvloop) still wakes on time.
 _monotonic = time.monotonic
+#: Buckets on that clock keep their times from here (so from this process's
+#: start, not the machine's): a float near 0 resolves a take of one token at
+#: any rate, where one near a year of uptime (3e7 s) would round it away.
+_EPOCH = _monotonic()
+#: Seconds of float slack on a bucket's window, so that a grant due now is
+#: granted now (far above the rounding of times within a process's life).
+_TIME_SLACK = 1e-7
 
 
 # --------------------------------------------------------------------------- bucket
@@ -91,12 +98,14 @@ class TokenBucket:
         self._rate = positive("rate", rate)
         self._capacity = positive("capacity", capacity)
         self._clock = clock or _monotonic
+        #: The bucket keeps its times as ``clock() - _epoch`` (see _EPOCH).
+        self._epoch = _EPOCH if self._clock is _monotonic else 0.0
         #: Seconds one token takes to come back.
         self._per_token = 1.0 / self._rate
         #: The latest ``full_at`` a take may leave: empty (``capacity / rate``
         #: from now), plus float slack, as in policy.bucket.time_until, so that
         #: a grant due now is granted now.
-        self._window = self._capacity * self._per_token * (1.0 + _EPSILON)
+        self._window = self._capacity * self._per_token * (1.0 + _EPSILON) + _TIME_SLACK
         self._full_at = -math.inf  # full from the start, in any clock
         self._paused_until = -math.inf
         self._waiters: deque[_Waiter] = deque()
@@ -113,7 +122,7 @@ class TokenBucket:
     @property
     def tokens(self) -> float:
         """Tokens available now."""
-        return self._tokens_at(self._clock())
+        return self._tokens_at(self._now())
 
     @property
     def waiters(self) -> int:
@@ -122,7 +131,7 @@ class TokenBucket:
     @property
     def paused_for(self) -> float:
         """Seconds left of a pause set by :meth:`pause_until` (0.0 when not paused)."""
-        return max(0.0, self._paused_until - self._clock())
+        return max(0.0, self._paused_until - self._now())
 
     async def acquire(self, amount: float = 1.0) -> None:
         """Wait until ``amount`` tokens can be taken, in arrival order, and take them."""
@@ -143,7 +152,7 @@ class TokenBucket:
         amount = self._check_amount(amount)
         if self._waiters:
             return False  # FIFO: never overtake a waiter
-        now = self._clock()
+        now = self._now()
         tokens = self._tokens_at(now)
         if grant_delay(tokens, amount, self._rate, self._paused_until - now) > 0:
             return False
@@ -157,11 +166,11 @@ class TokenBucket:
 
     def clamp(self, remaining: float) -> None:
         """Never be more optimistic than the server: keep at most ``remaining`` tokens."""
-        self._clamp_now(non_negative("remaining", remaining), self._clock())
+        self._clamp_now(non_negative("remaining", remaining), self._now())
 
     def pause_until(self, when: float) -> None:
         """Grant nothing before ``when`` (this bucket's clock), to any caller."""
-        self._paused_until = max(self._paused_until, when)
+        self._paused_until = max(self._paused_until, when - self._epoch)
         self._serve()
 
     def pause_for(self, seconds: float) -> None:
@@ -170,6 +179,12 @@ class TokenBucket:
 
     def _check_amount(self, amount: float) -> float:
         return check_amount(amount, self._capacity)
+
+    def _now(self) -> float:
+        """This bucket's time: its clock, from its epoch. (``_full_at`` and
+        ``_paused_until`` are kept in it; the limiter's fast paths work it out
+        as ``_monotonic() - _EPOCH``.)"""
+        return self._clock() - self._epoch
 
     def _tokens_at(self, now: float) -> float:
         return tokens_at(self._full_at, now, self._rate, self._capacity)
@@ -198,7 +213,7 @@ class TokenBucket:
         if not waiters:
             self._cancel_timer()
             return
-        now = self._clock()
+        now = self._now()
         tokens = start = self._tokens_at(now)
         try:
             while waiters:
@@ -452,8 +467,12 @@ class RateLimiter:
         self._paused_until = -math.inf
         self._state: RateLimitState | None = None
         self._tasks: set[asyncio.Future[None]] = set()
-        #: Every bucket is an in-process TokenBucket: the synchronous fast paths apply.
-        self._local = all(b.__class__ is TokenBucket for b in self.buckets.values())
+        #: Every bucket is an in-process TokenBucket on the monotonic clock: the
+        #: synchronous fast paths apply (they read that clock once for all).
+        self._local = all(
+            b.__class__ is TokenBucket and b._clock is _monotonic
+            for b in self.buckets.values()
+        )
         # The fast path's buckets, read once: (requests, input, output), local only.
         self._fast: tuple[TokenBucket | None, TokenBucket | None, TokenBucket | None] | None = (
             (self._requests, self._input, self._output) if self._local else None  # type: ignore[assignment]
@@ -502,7 +521,9 @@ class RateLimiter:
         if self._slots is not None:
             await self._slots.take()
         now = _monotonic()
-        if self._local and now >= self._paused_until and self._take_all_now(plan, now):  # type: ignore[arg-type]
+        if (
+            self._local and now >= self._paused_until and self._take_all_now(plan, now - _EPOCH)  # type: ignore[arg-type]
+        ):
             # Waited for a slot only: the tokens are there, no coroutine per bucket.
             self._in_flight += 1
             return Reservation(self, *self._reserved(plan))
@@ -533,18 +554,13 @@ class RateLimiter:
         """
         if type(input_tokens) is not int or type(output_tokens) is not int:
             return None
-        if input_tokens < 0 or output_tokens < 0 or self._fast is None:
+        if input_tokens < 0 or output_tokens < 0:
             return None
-        _, inputs, outputs = self._fast
-        # Above capacity: clamped (see the class docstring), as reserve() does.
-        taken_in = min(input_tokens, inputs._capacity) if inputs is not None else input_tokens
-        taken_out = min(output_tokens, outputs._capacity) if outputs is not None else output_tokens
-        return self._reserve_now(taken_in, taken_out)
+        return self._reserve_now(input_tokens, output_tokens)
 
     def _reserve_now(self, input_tokens: float, output_tokens: float) -> Reservation | None:
         """:meth:`try_reserve` for amounts known to be numbers >= 0 (the admission
-        stage's, from the call it built); an amount above a bucket's capacity
-        returns None (:meth:`reserve` clamps it)."""
+        stage's, from the call it built)."""
         fast = self._fast
         if fast is None:
             return None
@@ -554,11 +570,11 @@ class RateLimiter:
         now = _monotonic()
         if now < self._paused_until:
             return None
+        now -= _EPOCH  # the buckets' time
         # Each bucket's new full time is worked out first and stored only once
         # all three grant (so a refusal gives nothing back). The take of
         # TokenBucket.try_acquire on the bucket's one state, written out per
-        # bucket: this runs for every request, so no loop and no call. (An amount
-        # above a bucket's capacity never fits its window.)
+        # bucket: this runs for every request, so no loop and no call.
         requests, inputs, outputs = fast
         if requests is not None:
             if requests._waiters or now < requests._paused_until:
@@ -572,6 +588,8 @@ class RateLimiter:
         if inputs is not None and input_tokens:
             if inputs._waiters or now < inputs._paused_until:
                 return None
+            if input_tokens > inputs._capacity:
+                input_tokens = inputs._capacity  # see the class docstring
             full_in = inputs._full_at
             if full_in < now:
                 full_in = now
@@ -581,6 +599,8 @@ class RateLimiter:
         if outputs is not None and output_tokens:
             if outputs._waiters or now < outputs._paused_until:
                 return None
+            if output_tokens > outputs._capacity:
+                output_tokens = outputs._capacity
             full_out = outputs._full_at
             if full_out < now:
                 full_out = now
@@ -733,7 +753,7 @@ class RateLimiter:
         )
         fast = self._fast
         if fast is not None:  # every bucket local: one clock read, no coroutine
-            now = _monotonic()
+            now = _monotonic() - _EPOCH  # the buckets' time
             for local, remaining in zip(fast, remainings, strict=True):
                 if local is not None and remaining is not None:
                     local._clamp_now(remaining, now)
