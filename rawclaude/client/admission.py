@@ -71,14 +71,12 @@ class _LimiterTicket(msgspec.Struct, gc=False):
     def release(self, outcome: Outcome) -> None:
         usage = outcome.usage
         if usage is not None and outcome.complete:
-            self.reservation.release_nowait(
-                output_tokens_used=usage.output_tokens, input_tokens_used=input_tokens_used(usage)
-            )
+            self.reservation._settle_nowait(input_tokens_used(usage), usage.output_tokens)
         elif outcome.nothing_generated:
-            self.reservation.release_nowait(output_tokens_used=0, input_tokens_used=0)
+            self.reservation._settle_nowait(0, 0)
         else:
             # Unknown usage (an abandoned stream, a broken connection) refunds nothing.
-            self.reservation.release_nowait()
+            self.reservation._settle_nowait(None, None)
 
 
 class LimiterStage:

@@ -138,10 +138,11 @@ class Call:
         return f"Call({self.kind} {self.method} {self.url})"
 
 
-class Outcome(msgspec.Struct, kw_only=True):
+class Outcome(msgspec.Struct):
     """How one attempt ended, as admission stages see it when they are released.
 
-    A Struct: one is built for every attempt that holds a ticket.
+    A Struct: one is built for every attempt that holds a ticket (by keywords;
+    the pipeline's hot path passes its fields in order).
     """
 
     #: HTTP status of the response, None when none arrived.

@@ -126,7 +126,7 @@ class Tracker(msgspec.Struct, eq=False):
     response: Any = None
 
     def record(
-        self, call: Call, *, ok: bool, error: BaseException | None, end: str | None
+        self, call: Call, ok: bool, error: BaseException | None, end: str | None
     ) -> CallRecord:
         # In field order (see CallRecord).
         return CallRecord(
@@ -270,7 +270,7 @@ class Pipeline:
         """The completion point: one record per call, for the hooks."""
         methods = call.hooks.complete
         if methods:
-            record = tracker.record(call, ok=ok, error=error, end=end)
+            record = tracker.record(call, ok, error, end)
             for method in methods:
                 try:
                     method(record)
@@ -382,7 +382,7 @@ class Pipeline:
             tracker.usage = usage if isinstance(usage, Usage) else None
             tracker.response = result
             if tickets:
-                outcome = Outcome(status=tracker.status, usage=tracker.usage, complete=True)
+                outcome = Outcome(tracker.status, tracker.usage, None, True)  # in field order
             return result
         except BaseException as exc:
             if tickets:

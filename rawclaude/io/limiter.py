@@ -92,6 +92,13 @@ class TokenBucket:
     (seconds, monotonic) to drive the synchronous methods from a fake clock.
     """
 
+    # Slots: the fast paths read a few of these for every request, from objects
+    # that are cold by then (the rest of the request ran in between).
+    __slots__ = (
+        "__weakref__", "_capacity", "_clock", "_epoch", "_full_at", "_paused_until",
+        "_per_token", "_rate", "_timer", "_waiters", "_window",
+    )  # fmt: skip
+
     def __init__(
         self, rate: float, capacity: float, *, clock: Callable[[], float] | None = None
     ) -> None:
@@ -404,6 +411,10 @@ class Reservation(msgspec.Struct, eq=False):
         """:meth:`release` without waiting: the slot is freed now, refunds to a
         shared backend go on in the background. Safe where nothing can be
         awaited (a stream released at garbage collection)."""
+        self._settle_nowait(input_tokens_used, output_tokens_used)
+
+    def _settle_nowait(self, input_tokens_used: int | None, output_tokens_used: int | None) -> None:
+        """:meth:`release_nowait`, positional (the admission stage's, once per request)."""
         if self._released:
             return
         self._released = True
@@ -445,6 +456,12 @@ class RateLimiter:
     buckets are shared through Redis. A limiter belongs to one event loop.
     """
 
+    __slots__ = (
+        "__weakref__", "_factory", "_fast", "_in_flight", "_input", "_local",
+        "_max_concurrency", "_output", "_paused_until", "_requests", "_slots", "_state",
+        "_tasks",
+    )  # fmt: skip
+
     def __init__(
         self,
         requests_per_minute: float | None = None,
@@ -470,8 +487,7 @@ class RateLimiter:
         #: Every bucket is an in-process TokenBucket on the monotonic clock: the
         #: synchronous fast paths apply (they read that clock once for all).
         self._local = all(
-            b.__class__ is TokenBucket and b._clock is _monotonic
-            for b in self.buckets.values()
+            b.__class__ is TokenBucket and b._clock is _monotonic for b in self.buckets.values()
         )
         # The fast path's buckets, read once: (requests, input, output), local only.
         self._fast: tuple[TokenBucket | None, TokenBucket | None, TokenBucket | None] | None = (
@@ -571,55 +587,57 @@ class RateLimiter:
         if now < self._paused_until:
             return None
         now -= _EPOCH  # the buckets' time
-        # Each bucket's new full time is worked out first and stored only once
-        # all three grant (so a refusal gives nothing back). The take of
-        # TokenBucket.try_acquire on the bucket's one state, written out per
-        # bucket: this runs for every request, so no loop and no call.
+        # The take of TokenBucket.try_acquire on each bucket's one state, written
+        # out per bucket: this runs for every request, so no loop and no call
+        # (but on a refusal, which gives back what the earlier buckets gave).
         requests, inputs, outputs = fast
         if requests is not None:
             if requests._waiters or now < requests._paused_until:
                 return None
-            full_requests = requests._full_at
-            if full_requests < now:
-                full_requests = now
-            full_requests += requests._per_token
-            if full_requests - now > requests._window:
+            full = requests._full_at
+            if full < now:
+                full = now
+            full += requests._per_token
+            if full - now > requests._window:
                 return None
+            requests._full_at = full
+        taken_in = taken_out = 0.0
         if inputs is not None and input_tokens:
-            if inputs._waiters or now < inputs._paused_until:
-                return None
             if input_tokens > inputs._capacity:
                 input_tokens = inputs._capacity  # see the class docstring
-            full_in = inputs._full_at
-            if full_in < now:
-                full_in = now
-            full_in += input_tokens * inputs._per_token
-            if full_in - now > inputs._window:
+            full = inputs._full_at
+            if full < now:
+                full = now
+            full += input_tokens * inputs._per_token
+            if full - now > inputs._window or inputs._waiters or now < inputs._paused_until:
+                self._give_back_now(1.0, 0.0)
                 return None
-        if outputs is not None and output_tokens:
-            if outputs._waiters or now < outputs._paused_until:
-                return None
-            if output_tokens > outputs._capacity:
-                output_tokens = outputs._capacity
-            full_out = outputs._full_at
-            if full_out < now:
-                full_out = now
-            full_out += output_tokens * outputs._per_token
-            if full_out - now > outputs._window:
-                return None
-        taken_in = taken_out = 0.0
-        if requests is not None:
-            requests._full_at = full_requests
-        if inputs is not None and input_tokens:
-            inputs._full_at = full_in
+            inputs._full_at = full
             taken_in = input_tokens
         if outputs is not None and output_tokens:
-            outputs._full_at = full_out
+            if output_tokens > outputs._capacity:
+                output_tokens = outputs._capacity
+            full = outputs._full_at
+            if full < now:
+                full = now
+            full += output_tokens * outputs._per_token
+            if full - now > outputs._window or outputs._waiters or now < outputs._paused_until:
+                self._give_back_now(1.0, taken_in)
+                return None
+            outputs._full_at = full
             taken_out = output_tokens
         if slots is not None:
             slots.free -= 1
         self._in_flight += 1
         return Reservation(self, taken_in, taken_out)
+
+    def _give_back_now(self, requests: float, input_tokens: float) -> None:
+        """Undo a fast-path take refused by a later bucket (nothing waits on them)."""
+        fast = self._fast
+        assert fast is not None
+        for bucket, amount in zip(fast, (requests, input_tokens), strict=False):
+            if bucket is not None and amount:
+                bucket._give_back_now(amount)
 
     def _take_all_now(self, plan: Sequence[tuple[TokenBucket, float]], now: float) -> bool:
         """Take every ``(bucket, amount)`` of ``plan`` now, or nothing: the
