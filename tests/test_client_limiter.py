@@ -99,6 +99,21 @@ async def test_unused_output_tokens_are_refunded(server: ScriptedServer) -> None
     assert output.tokens == pytest.approx(998, abs=5)
 
 
+async def test_input_refunds_count_cache_writes_but_not_cache_reads(
+    server: ScriptedServer,
+) -> None:
+    """The input-tokens limit counts cache writes and not cache reads (docs: "Rate
+    limits", cache-aware ITPM): what a call keeps of its input reservation."""
+    limiter = RateLimiter(input_tokens_per_minute=6000)  # 100 a second
+    usage = {"input_tokens": 10, "cache_creation_input_tokens": 200,
+             "cache_read_input_tokens": 5000, "output_tokens": 1}  # fmt: skip
+    server.queue(ok(message_json(usage=usage)))
+    async with Client("k", base_url=server.base_url, limiter=limiter) as client:
+        long = [{"role": "user", "content": "x" * 3000}]  # reserves ~1,000 input tokens
+        await client.messages.create(model="m", max_tokens=10, messages=long)
+    assert limiter.buckets["input_tokens"].tokens == pytest.approx(6000 - 210, abs=20)
+
+
 async def test_stream_usage_is_refunded(server: ScriptedServer) -> None:
     limiter = RateLimiter(output_tokens_per_minute=1000)
     server.queue(stream_events(text_stream_events(["x", "y"], output_tokens=2)))

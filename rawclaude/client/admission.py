@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 import msgspec
 
 from ..io.limiter import RateLimiter, Reservation
-from ..policy.ratelimit import input_tokens_used
 from ..wire.errors import RateLimitPausedError
 from .call import Call, Outcome
 
@@ -71,7 +70,10 @@ class _LimiterTicket(msgspec.Struct, gc=False):
     def release(self, outcome: Outcome) -> None:
         usage = outcome.usage
         if usage is not None and outcome.complete:
-            self.reservation._settle_nowait(input_tokens_used(usage), usage.output_tokens)
+            # policy.ratelimit.input_tokens_used, written out (once per request):
+            # cache writes count towards the input limit, cache reads do not.
+            used = usage.input_tokens + (usage.cache_creation_input_tokens or 0)
+            self.reservation._settle_nowait(used, usage.output_tokens)
         elif outcome.nothing_generated:
             self.reservation._settle_nowait(0, 0)
         else:

@@ -414,11 +414,38 @@ class Reservation(msgspec.Struct, eq=False):
         self._settle_nowait(input_tokens_used, output_tokens_used)
 
     def _settle_nowait(self, input_tokens_used: int | None, output_tokens_used: int | None) -> None:
-        """:meth:`release_nowait`, positional (the admission stage's, once per request)."""
+        """:meth:`release_nowait`, positional (the admission stage's, once per
+        request): with every bucket local, all of it here, in one frame."""
         if self._released:
             return
         self._released = True
-        self._limiter._finish_nowait(self, input_tokens_used, output_tokens_used)
+        limiter = self._limiter
+        fast = limiter._fast
+        if fast is not None:
+            # All local: free the slot and refund inline (what _Slots.release and
+            # TokenBucket._give_back_now do, written out: this runs per request).
+            limiter._in_flight -= 1
+            slots = limiter._slots
+            if slots is not None:
+                if slots._waiters:
+                    slots.release()  # hand the slot over
+                else:
+                    slots.free += 1
+            _, inputs, outputs = fast
+            if input_tokens_used is not None and inputs is not None:
+                unused = self.input_tokens - input_tokens_used
+                if unused > 0:
+                    inputs._full_at -= unused * inputs._per_token
+                    if inputs._waiters:
+                        inputs._serve()
+            if output_tokens_used is not None and outputs is not None:
+                unused = self.output_tokens - output_tokens_used
+                if unused > 0:
+                    outputs._full_at -= unused * outputs._per_token
+                    if outputs._waiters:
+                        outputs._serve()
+            return
+        limiter._finish_nowait(self, input_tokens_used, output_tokens_used)
 
     async def __aenter__(self) -> Reservation:
         return self
@@ -589,7 +616,7 @@ class RateLimiter:
         now -= _EPOCH  # the buckets' time
         # The take of TokenBucket.try_acquire on each bucket's one state, written
         # out per bucket: this runs for every request, so no loop and no call
-        # (but on a refusal, which gives back what the earlier buckets gave).
+        # (a refusal gives back what the earlier buckets took).
         requests, inputs, outputs = fast
         if requests is not None:
             if requests._waiters or now < requests._paused_until:
@@ -718,31 +745,7 @@ class RateLimiter:
     def _finish_nowait(
         self, res: Reservation, input_used: int | None, output_used: int | None
     ) -> None:
-        fast = self._fast
-        if fast is not None:
-            # All local: free the slot and refund inline (what _Slots.release and
-            # TokenBucket._give_back_now do, written out: this runs per request).
-            self._in_flight -= 1
-            slots = self._slots
-            if slots is not None:
-                if slots._waiters:
-                    slots.release()  # hand the slot over
-                else:
-                    slots.free += 1
-            _, inputs, outputs = fast
-            if input_used is not None and inputs is not None:
-                unused = res.input_tokens - input_used
-                if unused > 0:
-                    inputs._full_at -= unused * inputs._per_token
-                    if inputs._waiters:
-                        inputs._serve()
-            if output_used is not None and outputs is not None:
-                unused = res.output_tokens - output_used
-                if unused > 0:
-                    outputs._full_at -= unused * outputs._per_token
-                    if outputs._waiters:
-                        outputs._serve()
-            return
+        # Shared buckets (the local ones are settled in Reservation._settle_nowait).
         refunds = self._free(res, input_used, output_used)
         for bucket, amount in refunds:
             self._background(bucket.refund(amount))
