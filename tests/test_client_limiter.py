@@ -167,3 +167,23 @@ async def test_rate_limit_state_is_visible(server: ScriptedServer) -> None:
     assert state is not None
     assert (state.requests.limit, state.requests.remaining) == (50, 49)
     assert state.output_tokens.remaining == 7000
+
+
+async def test_a_limited_call_reserves_the_policy_estimate_of_its_input(
+    server: ScriptedServer,
+) -> None:
+    from rawclaude.policy.ratelimit import estimate_input_tokens
+
+    seen: list[Any] = []
+
+    async def capture(call: Any, proceed: Any) -> Any:
+        seen.append(call)
+        return await proceed(call)
+
+    server.queue(ok(message_json()))
+    limiter = RateLimiter(input_tokens_per_minute=1_000_000)
+    async with Client("k", base_url=server.base_url, limiter=limiter, middleware=[capture]) as c:
+        await c.messages.create(
+            model="m", max_tokens=5, messages=[{"role": "user", "content": "x" * 301}]
+        )
+    assert seen[0].input_tokens == estimate_input_tokens(seen[0].body) > 100
