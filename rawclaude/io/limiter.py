@@ -637,7 +637,7 @@ class RateLimiter:
                 full = now
             full += input_tokens * inputs._per_token
             if full - now > inputs._window or inputs._waiters or now < inputs._paused_until:
-                self._give_back_now(1.0, 0.0)
+                self._undo_fast_take(0.0)
                 return None
             inputs._full_at = full
             taken_in = input_tokens
@@ -649,7 +649,7 @@ class RateLimiter:
                 full = now
             full += output_tokens * outputs._per_token
             if full - now > outputs._window or outputs._waiters or now < outputs._paused_until:
-                self._give_back_now(1.0, taken_in)
+                self._undo_fast_take(taken_in)
                 return None
             outputs._full_at = full
             taken_out = output_tokens
@@ -658,13 +658,14 @@ class RateLimiter:
         self._in_flight += 1
         return Reservation(self, taken_in, taken_out)
 
-    def _give_back_now(self, requests: float, input_tokens: float) -> None:
-        """Undo a fast-path take refused by a later bucket (nothing waits on them)."""
-        fast = self._fast
-        assert fast is not None
-        for bucket, amount in zip(fast, (requests, input_tokens), strict=False):
-            if bucket is not None and amount:
-                bucket._give_back_now(amount)
+    def _undo_fast_take(self, input_tokens: float) -> None:
+        """Give back what :meth:`_reserve_now` took before a later bucket refused:
+        the request, and ``input_tokens`` (nothing waits on either: it checked)."""
+        requests, inputs, _ = self._fast  # type: ignore[misc]
+        if requests is not None:
+            requests._give_back_now(1.0)
+        if inputs is not None and input_tokens:
+            inputs._give_back_now(input_tokens)
 
     def _take_all_now(self, plan: Sequence[tuple[TokenBucket, float]], now: float) -> bool:
         """Take every ``(bucket, amount)`` of ``plan`` now, or nothing: the

@@ -11,9 +11,9 @@ from ..wire.errors import ConfigurationError
 
 __all__ = [
     "check_amount",
+    "full_at",
     "grant_delay",
     "non_negative",
-    "full_at",
     "positive",
     "time_until",
     "tokens_at",
